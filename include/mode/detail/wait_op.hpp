@@ -1,0 +1,133 @@
+// Internal: the one kind of pending wait behind sleep, wait*, Event and timers, and the per-loop
+// coalescing timer queue that wakes them.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <mode/awaitable.hpp>
+#include <mode/clock.hpp>
+
+namespace mode::detail {
+
+/// Why a pending wait ended. The first source to fire wins; the others are unhooked.
+enum class Wake : std::uint8_t { pending, done, stopped, timed_out, cancelled };
+
+class WaitOp;
+
+/// A hook of a WaitOp in one intrusive list (a service's stop list, an event's waiters).
+struct WaitLink {
+  WaitLink* prev = nullptr;
+  WaitLink* next = nullptr;
+  WaitOp* op = nullptr;
+
+  bool linked() const noexcept { return next != nullptr; }
+  void unlink() noexcept;
+};
+
+/// Intrusive list of pending waits; no allocation to add or remove one.
+class WaitList {
+ public:
+  WaitList() noexcept { head_.prev = head_.next = &head_; }
+  WaitList(const WaitList&) = delete;
+  WaitList& operator=(const WaitList&) = delete;
+  ~WaitList() { fire_all(Wake::cancelled); }
+
+  bool empty() const noexcept { return head_.next == &head_; }
+  std::size_t size() const noexcept;
+  void push_back(WaitLink& link) noexcept;
+  /// Fires every wait in the list (in the order they were added) with `why`.
+  void fire_all(Wake why) noexcept;
+
+ private:
+  WaitLink head_;
+};
+
+/// An entry of the timer queue: something with a deadline.
+class TimerEntry {
+ public:
+  Clock::time_point deadline{};
+
+ protected:
+  ~TimerEntry() = default;
+
+ private:
+  friend class TimerQueue;
+  virtual void on_deadline() noexcept = 0;
+  std::size_t heap_index_ = npos;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+};
+
+/// The per-loop timer queue: a min-heap of deadlines driving a single Asio timer, firing all
+/// deadlines within the slack of the earliest one in one wake-up (DESIGN.md §4).
+class TimerQueue final : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+
+  explicit TimerQueue(asio::execution_context& ctx);
+  ~TimerQueue() override;
+
+  /// The queue of the loop `ex` runs on.
+  static TimerQueue& of(const asio::any_io_executor& ex);
+
+  Clock::time_point now() const noexcept { return clock_->now(); }
+  const Clock& clock() const noexcept { return *clock_; }
+  void schedule(TimerEntry& e, Clock::time_point deadline, const asio::any_io_executor& ex);
+  void cancel(TimerEntry& e) noexcept;
+  bool scheduled(const TimerEntry& e) const noexcept { return e.heap_index_ != TimerEntry::npos; }
+
+  void set_clock(Clock& clock);
+  void set_slack(Clock::duration slack) noexcept { slack_ = slack; }
+  /// Fires every entry due by now (+ slack).
+  void fire_due() noexcept;
+  std::optional<Clock::time_point> next_deadline() const noexcept;
+
+ private:
+  void shutdown() override;
+  void arm(const asio::any_io_executor& ex);
+  void sift_up(std::size_t i) noexcept;
+  void sift_down(std::size_t i) noexcept;
+  void swap_at(std::size_t a, std::size_t b) noexcept;
+
+  Clock* clock_;
+  Clock::duration slack_ = std::chrono::microseconds(500);
+  std::vector<TimerEntry*> heap_;
+  std::optional<asio::steady_timer> timer_;
+  std::optional<Clock::time_point> armed_at_;
+};
+
+/// One pending wait: completes once, with the reason of whichever source fired first (its event,
+/// its service's stop, its deadline, or Asio cancellation of the awaiting coroutine).
+class WaitOp final : public TimerEntry {
+ public:
+  WaitOp() noexcept = default;
+  WaitOp(const WaitOp&) = delete;
+  WaitOp& operator=(const WaitOp&) = delete;
+  ~WaitOp();
+
+  WaitLink stop_link{nullptr, nullptr, this};
+  WaitLink source_link{nullptr, nullptr, this};
+
+  /// Arms the deadline on the loop of `ex`.
+  void expire_at(Clock::time_point when, const asio::any_io_executor& ex);
+  /// Completes the wait with `why` unless it already completed.
+  void fire(Wake why) noexcept;
+  Wake result() const noexcept { return result_; }
+  /// Suspends until the wait completes; returns why. Asio cancellation fires `cancelled`.
+  awaitable<Wake> wait();
+
+ private:
+  void on_deadline() noexcept override { fire(Wake::timed_out); }
+  void unhook() noexcept;
+
+  Wake result_ = Wake::pending;
+  TimerQueue* timers_ = nullptr;
+  asio::any_completion_handler<void(Wake)> handler_;
+  asio::any_io_executor executor_;
+};
+
+}  // namespace mode::detail

@@ -1,0 +1,481 @@
+// mode::Service: a class with a lifecycle (start, stop, restart, crash), child services,
+// background tasks and timers, and waits that end when the service stops.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <concepts>
+#include <cstdint>
+#include <exception>
+#include <list>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <mode/awaitable.hpp>
+#include <mode/clock.hpp>
+#include <mode/detail/wait_op.hpp>
+#include <mode/diag.hpp>
+#include <mode/timers.hpp>
+#include <mode/utils/locks.hpp>
+#include <mode/utils/logging.hpp>
+#include <mode/utils/times.hpp>
+#include <mode/utils/trees.hpp>
+
+namespace mode {
+
+class Service;
+
+/// What `Service::wait` returns: the awaited value if it finished first, else why not.
+template <class T>
+struct WaitResult {
+  std::optional<T> result;
+  bool stopped = false;    ///< the service stopped or crashed first
+  bool timed_out = false;  ///< the timeout passed first
+  explicit operator bool() const noexcept { return result.has_value(); }
+};
+
+/// `Service::wait` of an `awaitable<void>` or an Event.
+template <>
+struct WaitResult<void> {
+  bool done = false;
+  bool stopped = false;
+  bool timed_out = false;
+  explicit operator bool() const noexcept { return done; }
+};
+
+/// What `Service::wait_first` returns: the indices of the awaitables that finished (in argument
+/// order) and their values; the others were cancelled.
+template <class T>
+struct WaitFirstResult {
+  std::vector<std::size_t> done;
+  std::vector<std::conditional_t<std::is_void_v<T>, std::monostate, T>> results;
+  bool stopped = false;
+  bool timed_out = false;
+};
+
+/// Told when a service it supervises crashes (implemented by the supervisors).
+class SupervisorHook {
+ public:
+  virtual void wakeup(Service& crashed) noexcept = 0;
+
+ protected:
+  ~SupervisorHook() = default;
+};
+
+/// Yields the sleep time of each iteration of a drift-corrected periodic loop until the service
+/// stops (Mode's `itertimer`); see Service::itertimer.
+class Itertimer {
+ public:
+  /// The next sleep time, after sleeping it; empty once the service should stop.
+  awaitable<std::optional<double>> next();
+
+ private:
+  friend class Service;
+  Itertimer(Service& service, Timer timer) : service_(&service), timer_(std::move(timer)) {}
+  Service* service_;
+  Timer timer_;
+};
+
+namespace detail {
+struct RaceState;
+/// Which items of a race finished, and what ended the wait if not them.
+struct RaceOutcome {
+  std::vector<char> done;
+  bool stopped = false;
+  bool timed_out = false;
+};
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+}  // namespace detail
+
+/// A service: the unit programs are built of (Mode's `mode.Service`).
+///
+/// Subclass it, override the `on_*` callbacks, and register background tasks and timers in the
+/// constructor. Services live in `std::shared_ptr` (`std::make_shared`): tasks keep their
+/// service alive until they finish.
+///
+/// Executor: a service runs on the executor of the coroutine that first starts (or stops) it;
+/// children inherit it. Calling `start`, `stop` or `restart` from another executor throws
+/// std::invalid_argument. A service is not thread-safe: use ServiceThread to cross threads.
+///
+/// Stop: wakes every `sleep` and `wait*` of the service first (they return normally, reporting
+/// "stopped"), stops the children in reverse order, then cancels what still runs with Asio's
+/// terminal cancellation and joins it. `stop()` returns within `shutdown_timeout` even when a
+/// callback, a child or a task hangs; the log then names what hung.
+///
+/// Errors: an exception escaping a task, a timer or a callback crashes the service (`crash`),
+/// which is logged once, wakes its waits, marks its children crashed, and tells its supervisor
+/// or else marks its ancestors crashed (Mode's "poison pill"). A failing start also stops what
+/// it started and rethrows.
+class Service : public std::enable_shared_from_this<Service>, private CompositeLogger::Owner {
+ public:
+  using ServicePtr = std::shared_ptr<Service>;
+
+  Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+  /// Destroying a service that is still running is a bug: it is logged, never undefined.
+  virtual ~Service();
+
+  // Lifecycle.
+
+  /// Starts the service, its background tasks and its children (the manual's start order).
+  /// Throws std::logic_error if it already started or crashed (use `restart`).
+  awaitable<void> start();
+  /// Starts it unless it already started; true if this call started it.
+  awaitable<bool> maybe_start();
+  /// Stops the service (the manual's stop order); a second call waits for the first.
+  awaitable<void> stop();
+  /// stop, service_reset, on_init, on_restart, start.
+  awaitable<void> restart();
+  /// Crashes the service with `reason` (see the class comment). Never throws.
+  void crash(std::exception_ptr reason) noexcept;
+  /// Returns once the service stops or crashes.
+  awaitable<void> wait_until_stopped();
+  /// Sets the flag a `wait_for_shutdown` service's stop waits for.
+  void set_shutdown() noexcept;
+  /// Clears every flag for a new start; counts a restart. Recurses into children.
+  void service_reset();
+
+  // State.
+
+  bool started() const noexcept { return started_; }
+  bool crashed() const noexcept { return crashed_; }
+  /// True once stopping began or the service crashed.
+  bool should_stop() const noexcept { return stopping_ || crashed_; }
+  /// `init`, `running`, `stopping`, `shutdown` or `crashed`.
+  std::string_view state() const noexcept;
+  /// Label for graphs: the class name without namespaces, unless overridden.
+  virtual std::string label() const;
+  /// Label for logs: `label()` unless overridden.
+  virtual std::string shortlabel() const;
+  /// This service's node in the tree of services.
+  Node<Service*>& beacon() const noexcept { return *beacon_; }
+  std::exception_ptr crash_reason() const noexcept { return crash_reason_; }
+  std::uint32_t restart_count() const noexcept { return restart_count_; }
+  const std::vector<ServicePtr>& dependencies() const noexcept { return children_; }
+  SupervisorHook* supervisor() const noexcept { return supervisor_; }
+  void set_supervisor(SupervisorHook* s) noexcept { supervisor_ = s; }
+  /// Names of the background tasks still running.
+  std::vector<std::string> task_names() const;
+  /// The executor the service runs on (empty before its first start or stop).
+  const asio::any_io_executor& executor() const noexcept { return executor_; }
+
+  /// Stop waits for `set_shutdown()` (up to `shutdown_timeout`).
+  bool wait_for_shutdown = false;
+  /// Bound of `stop()`, and of waiting for the shutdown flag.
+  Seconds shutdown_timeout = 60.0;
+  /// Level of the Starting... / Stopping... / -Stopped! lines.
+  LogLevel mundane_level = LogLevel::info;
+
+  // Children.
+
+  /// Adds a child, started after this service's tasks and stopped before it. Throws
+  /// std::invalid_argument for a null service, the service itself or a cycle; adding a child
+  /// twice adds it once.
+  template <class S>
+  std::shared_ptr<S> add_dependency(std::shared_ptr<S> s) {
+    add_child(s);
+    return s;
+  }
+  /// add_dependency, then starts the child now if this service runs.
+  template <class S>
+  awaitable<std::shared_ptr<S>> add_runtime_dependency(std::shared_ptr<S> s) {
+    add_child(s);
+    co_await start_runtime_child(s);
+    co_return s;
+  }
+  /// Stops the child and removes it. Throws std::invalid_argument (before stopping anything)
+  /// if it is not a child.
+  awaitable<void> remove_dependency(ServicePtr s);
+  /// Starts each in order (a failure crashes this service and goes on with the next), then
+  /// stops them all in reverse order.
+  awaitable<void> join_services(std::vector<ServicePtr> services);
+
+  // Futures and contexts.
+
+  /// Runs `a` as a task of this service: joined (cancelled if needed) at stop, its exception
+  /// crashes the service. Needs the executor: call it once the service started.
+  void add_future(awaitable<void> a, std::string name = "future");
+
+  /// Keeps `c` until stop, when contexts are exited in reverse order (sync ones first). If `C`
+  /// has `enter()`, it is called now; if it has `exit()`, that is called at stop; otherwise
+  /// destruction is the exit.
+  template <class C>
+  C& add_context(C c) {
+    static_assert(!AsyncContext<C>, "use co_await add_async_context(ctx) for an async context");
+    auto holder = std::make_unique<SyncContextHolder<C>>(std::move(c));
+    if constexpr (requires { holder->value.enter(); }) holder->value.enter();
+    C& ref = holder->value;
+    contexts_.push_back(std::move(holder));
+    return ref;
+  }
+  /// Awaits `c.enter()` and keeps `c` until stop, when `c.exit()` is awaited (reverse order,
+  /// after the sync contexts).
+  template <class C>
+  awaitable<C*> add_async_context(C c) {
+    static_assert(AsyncContext<C>, "an async context has awaitable enter() and exit()");
+    auto holder = std::make_unique<AsyncContextHolder<C>>(std::move(c));
+    co_await holder->value.enter();
+    C* ptr = &holder->value;
+    contexts_.push_back(std::move(holder));
+    co_return ptr;
+  }
+
+  /// A service whose start runs `a` as its task and whose stop cancels it.
+  static ServicePtr from_awaitable(awaitable<void> a, std::string name = "from_awaitable");
+
+  // Waiting.
+
+  /// Sleeps for `d`, or less if the service stops or crashes first; true if it slept fully.
+  awaitable<bool> sleep(Seconds d);
+  /// Waits for `x` to finish, the service to stop, or the timeout. `x` is cancelled if it did
+  /// not finish; its exception, if it finished with one, is rethrown.
+  template <class T>
+  awaitable<WaitResult<T>> wait(awaitable<T> x, std::optional<Seconds> timeout = {});
+  awaitable<WaitResult<void>> wait(Event& e, std::optional<Seconds> timeout = {});
+  /// Waits for all of `xs`; `result` holds their values in order. The unfinished ones are
+  /// cancelled on stop or timeout.
+  template <class T>
+  awaitable<WaitResult<std::vector<detail::Stored<T>>>> wait_many(
+      std::vector<awaitable<T>> xs, std::optional<Seconds> timeout = {});
+  /// Waits for the first of `xs` to finish; the others are cancelled.
+  template <class T>
+  awaitable<WaitFirstResult<T>> wait_first(std::vector<awaitable<T>> xs,
+                                           std::optional<Seconds> timeout = {});
+  /// True if the service stopped (or crashed) before `x` finished and before the timeout.
+  template <class T>
+  awaitable<bool> wait_for_stopped(awaitable<T> x, std::optional<Seconds> timeout = {}) {
+    const WaitResult<T> r = co_await wait(std::move(x), timeout);
+    co_return r.stopped;
+  }
+  awaitable<bool> wait_for_stopped(Event& e, std::optional<Seconds> timeout = {});
+  /// True if the service stopped or crashed before the timeout.
+  awaitable<bool> wait_for_stopped(std::optional<Seconds> timeout);
+  /// Mode's `itertimer`: `for (;;) { auto t = co_await it.next(); if (!t) break; ... }`.
+  Itertimer itertimer(Seconds interval, double max_drift_correction = 0.1, std::string name = {});
+
+  /// Diagnostic flags (Mode's `diag`).
+  Diag diag;
+  /// Logging with this service's prefix: `log.info("served {} requests", n)`.
+  CompositeLogger log{*this};
+
+ protected:
+  // Callbacks, in the order of the manual's tables; the defaults do nothing.
+
+  /// Before the first start, and again by `restart()`.
+  virtual void on_init() {}
+  /// Children to add at the first start.
+  virtual std::vector<ServicePtr> on_init_dependencies() { return {}; }
+  virtual awaitable<void> on_first_start() { co_return; }
+  virtual awaitable<void> on_start() { co_return; }
+  virtual awaitable<void> on_started() { co_return; }
+  virtual awaitable<void> on_stop() { co_return; }
+  virtual awaitable<void> on_shutdown() { co_return; }
+  virtual awaitable<void> on_restart() { co_return; }
+
+  /// Registers `fn` as a background task, started with the service in registration order.
+  /// Registering the same (virtual) member again, e.g. from a subclass, keeps one task.
+  template <class S>
+  void task(awaitable<void> (S::*fn)(), std::string name = {}) {
+    register_task(to_service_fn(fn), 0.0, std::move(name));
+  }
+  /// Registers `fn` to run every `interval` on a fixed schedule (Mode's `@timer`): first after
+  /// one interval; a late wake-up or a run longer than the interval is logged like Mode's
+  /// Timer does. Throws std::invalid_argument for a zero or negative interval.
+  template <class S, class R>
+  void timer(Seconds interval, R (S::*fn)(), std::string name = {}) {
+    static_assert(std::is_void_v<R> || std::is_same_v<R, awaitable<void>>,
+                  "a timer method returns void or awaitable<void>");
+    check_interval(interval);
+    register_task(to_service_fn(fn), interval.count(), std::move(name));
+  }
+
+  /// The name of the logger the service writes to: its class's namespace (`main` if none).
+  virtual std::string logger_name() const;
+  /// Replaces the logger.
+  void set_logger(std::shared_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
+
+ private:
+  using AsyncFn = awaitable<void> (Service::*)();
+  using SyncFn = void (Service::*)();
+  struct TaskSpec {
+    std::variant<AsyncFn, SyncFn> fn;
+    double interval;  // 0 for a task
+    std::string name;
+  };
+  struct Task;
+  struct ContextHolder {
+    virtual ~ContextHolder() = default;
+    virtual bool async() const noexcept = 0;
+    virtual void exit() {}
+    virtual awaitable<void> aexit() { co_return; }
+  };
+  template <class C>
+  struct SyncContextHolder final : ContextHolder {
+    explicit SyncContextHolder(C c) : value(std::move(c)) {}
+    bool async() const noexcept override { return false; }
+    void exit() override {
+      if constexpr (requires { value.exit(); }) value.exit();
+    }
+    C value;
+  };
+  template <class C>
+  struct AsyncContextHolder final : ContextHolder {
+    explicit AsyncContextHolder(C c) : value(std::move(c)) {}
+    bool async() const noexcept override { return true; }
+    awaitable<void> aexit() override { co_await value.exit(); }
+    C value;
+  };
+  template <class C>
+  static constexpr bool AsyncContext = requires(C c) {
+    { c.exit() } -> std::same_as<awaitable<void>>;
+  };
+
+  template <class S, class R>
+  static std::variant<AsyncFn, SyncFn> to_service_fn(R (S::*fn)()) {
+    static_assert(std::is_base_of_v<Service, S>, "tasks are member functions of the service");
+    return static_cast<R (Service::*)()>(fn);
+  }
+
+  // CompositeLogger::Owner
+  spdlog::logger& logger() const override;
+  void format_log_prefix(fmt::memory_buffer& out) const override;
+
+  void add_child(const ServicePtr& s);
+  awaitable<void> start_runtime_child(ServicePtr s);
+  void register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name);
+  static void check_interval(Seconds interval);
+  awaitable<void> bind_executor(const char* what);
+  awaitable<void> start_body();
+  awaitable<void> stop_body();
+  awaitable<void> stop_child(ServicePtr child);
+  awaitable<void> stop_tasks();
+  awaitable<void> exit_contexts();
+  awaitable<void> run_callback(awaitable<void> (Service::*cb)(), const char* step);
+  awaitable<void> run_timer(TaskSpec spec);
+  void mark_crashed(const std::exception_ptr& reason) noexcept;
+  void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
+             std::size_t index);
+  void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
+  awaitable<detail::Wake> wait_op(detail::WaitOp& op, std::optional<Seconds> timeout);
+  awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
+                                      std::optional<Seconds> timeout);
+  void describe_stop(std::string& out) const;
+  template <class T>
+  static awaitable<void> store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out);
+
+  std::shared_ptr<Node<Service*>> beacon_;
+  std::vector<ServicePtr> children_;
+  std::vector<TaskSpec> task_specs_;
+  std::list<Task> tasks_;
+  std::vector<std::unique_ptr<ContextHolder>> contexts_;
+  asio::any_io_executor executor_;
+  mutable std::shared_ptr<spdlog::logger> logger_;
+  std::exception_ptr crash_reason_;
+  SupervisorHook* supervisor_ = nullptr;
+  detail::WaitList stop_waiters_;    // woken by stop and crash
+  detail::WaitList tasks_joined_;    // woken when the last task ends
+  detail::WaitList stop_finished_;   // woken when stop completes
+  Event shutdown_;
+  const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs
+  std::uint32_t restart_count_ = 0;
+  bool started_ = false;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  bool crashed_ = false;
+};
+
+// Implementation of the templates.
+
+template <class T>
+awaitable<void> Service::store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out) {
+  out->emplace(co_await std::move(x));
+}
+
+template <class T>
+awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout) {
+  std::vector<awaitable<void>> items;
+  std::shared_ptr<std::optional<T>> out;
+  if constexpr (std::is_void_v<T>) {
+    items.push_back(std::move(x));
+  } else {
+    out = std::make_shared<std::optional<T>>();
+    items.push_back(store_into(std::move(x), out));
+  }
+  const detail::RaceOutcome o = co_await race(std::move(items), true, timeout);
+  WaitResult<T> r;
+  r.stopped = o.stopped;
+  r.timed_out = o.timed_out;
+  if constexpr (std::is_void_v<T>) {
+    r.done = o.done[0] != 0;
+  } else {
+    if (o.done[0]) r.result = std::move(*out);
+  }
+  co_return r;
+}
+
+template <class T>
+awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
+    std::vector<awaitable<T>> xs, std::optional<Seconds> timeout) {
+  std::vector<awaitable<void>> items;
+  std::vector<std::shared_ptr<std::optional<T>>> outs;
+  for (auto& x : xs) {
+    if constexpr (std::is_void_v<T>) {
+      items.push_back(std::move(x));
+    } else {
+      outs.push_back(std::make_shared<std::optional<T>>());
+      items.push_back(store_into(std::move(x), outs.back()));
+    }
+  }
+  const detail::RaceOutcome o = co_await race(std::move(items), true, timeout);
+  WaitResult<std::vector<detail::Stored<T>>> r;
+  r.stopped = o.stopped;
+  r.timed_out = o.timed_out;
+  if (r.stopped || r.timed_out) co_return r;
+  r.result.emplace();
+  for (std::size_t i = 0; i < o.done.size(); ++i) {
+    if constexpr (std::is_void_v<T>)
+      r.result->emplace_back();
+    else
+      r.result->push_back(std::move(**outs[i]));
+  }
+  co_return r;
+}
+
+template <class T>
+awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
+                                                  std::optional<Seconds> timeout) {
+  std::vector<awaitable<void>> items;
+  std::vector<std::shared_ptr<std::optional<T>>> outs;
+  for (auto& x : xs) {
+    if constexpr (std::is_void_v<T>) {
+      items.push_back(std::move(x));
+    } else {
+      outs.push_back(std::make_shared<std::optional<T>>());
+      items.push_back(store_into(std::move(x), outs.back()));
+    }
+  }
+  const detail::RaceOutcome o = co_await race(std::move(items), false, timeout);
+  WaitFirstResult<T> r;
+  r.stopped = o.stopped;
+  r.timed_out = o.timed_out;
+  for (std::size_t i = 0; i < o.done.size(); ++i) {
+    if (!o.done[i]) continue;
+    r.done.push_back(i);
+    if constexpr (std::is_void_v<T>)
+      r.results.emplace_back();
+    else
+      r.results.push_back(std::move(**outs[i]));
+  }
+  co_return r;
+}
+
+}  // namespace mode

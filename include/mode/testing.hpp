@@ -1,0 +1,77 @@
+// Helpers for testing services: run a coroutine on a loop with a deadline, capture log lines.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <mode/awaitable.hpp>
+#include <mode/utils/logging.hpp>
+
+namespace mode::testing {
+
+/// Runs `ctx` until `done()` is true; throws std::runtime_error after `deadline` of real time,
+/// so a hang fails the test instead of blocking the run.
+template <class Pred>
+void run_until(asio::io_context& ctx, Pred done,
+               std::chrono::steady_clock::duration deadline = std::chrono::seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  ctx.restart();
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until)
+      throw std::runtime_error("mode::testing: deadline passed before the coroutine finished");
+    ctx.run_one_for(std::chrono::milliseconds(10));
+    if (ctx.stopped()) ctx.restart();
+  }
+}
+
+/// Runs `body` on `ctx` until it finishes and returns its result (rethrowing its exception);
+/// throws std::runtime_error if it has not finished after `deadline` of real time.
+template <class T>
+T run(asio::io_context& ctx, awaitable<T> body,
+      std::chrono::steady_clock::duration deadline = std::chrono::seconds(20)) {
+  std::exception_ptr error;
+  bool finished = false;
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
+  asio::co_spawn(ctx, std::move(body), [&](std::exception_ptr e, auto&&... value) {
+    error = e;
+    finished = true;
+    if constexpr (sizeof...(value) > 0) {
+      if (!e) result.emplace(std::move(value)...);
+    }
+  });
+  run_until(ctx, [&] { return finished; }, deadline);
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+/// Records every log line (the message only, "%v") of every mode logger while it lives, and
+/// lets the test record its own events in the same sequence.
+class LogCapture {
+ public:
+  explicit LogCapture(LogLevel level = LogLevel::debug);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  /// Appends an event of the test to the sequence.
+  void record(std::string event);
+  std::vector<std::string> lines() const;
+  /// The lines that contain `needle`.
+  std::vector<std::string> matching(std::string_view needle) const;
+  void clear();
+
+ private:
+  struct Sink;
+  std::shared_ptr<Sink> sink_;
+  std::vector<std::pair<std::shared_ptr<spdlog::logger>, LogLevel>> saved_levels_;
+};
+
+}  // namespace mode::testing

@@ -1,0 +1,106 @@
+// Loggers of services: named spdlog loggers, and the CompositeLogger every service has as `log`.
+#pragma once
+
+#include <fmt/format.h>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string_view>
+
+namespace mode {
+
+using LogLevel = spdlog::level::level_enum;
+
+/// The named logger, created on first use with the sinks and level of spdlog's default logger.
+std::shared_ptr<spdlog::logger> get_logger(std::string_view name);
+
+/// A level from its name (`"debug"`, `"INFO"`, `"warn"`, `"warning"`, `"crit"`...) or number
+/// (`"10"`..`"50"`, as Python's logging). Throws std::invalid_argument naming the input.
+LogLevel level_number(std::string_view name);
+/// Mode's name of a level: DEBUG, INFO, WARNING, ERROR, CRITICAL.
+std::string_view level_name(LogLevel level) noexcept;
+
+/// Mode's `log` helper: writes through its owner's logger, each message after the owner's prefix
+/// (`[^--Label]: ` for services), with fmt-style arguments. Logging never throws; the message is
+/// only formatted when its level is enabled.
+class CompositeLogger {
+ public:
+  /// What a CompositeLogger writes for.
+  class Owner {
+   public:
+    virtual spdlog::logger& logger() const = 0;
+    virtual void format_log_prefix(fmt::memory_buffer& out) const = 0;
+
+   protected:
+    ~Owner() = default;
+  };
+
+  explicit CompositeLogger(const Owner& owner) noexcept : owner_(&owner) {}
+
+  template <class... A>
+  void log(LogLevel level, fmt::format_string<A...> f, A&&... args) const noexcept {
+    if (!owner_->logger().should_log(level)) return;
+    try {
+      fmt::memory_buffer buf;
+      owner_->format_log_prefix(buf);
+      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
+      write(level, buf);
+    } catch (...) {
+    }
+  }
+  template <class... A>
+  void dev(fmt::format_string<A...> f, A&&... args) const noexcept {
+    if (devlog_enabled()) log(LogLevel::info, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void debug(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::debug, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void info(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::info, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void warn(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::warn, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void warning(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::warn, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void error(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::err, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void crit(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::critical, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void critical(fmt::format_string<A...> f, A&&... args) const noexcept {
+    log(LogLevel::critical, f, std::forward<A>(args)...);
+  }
+  /// At ERROR, followed by ": " and the current exception's type and message (Mode's
+  /// `log.exception`); call it from a catch block.
+  template <class... A>
+  void exception(fmt::format_string<A...> f, A&&... args) const noexcept {
+    if (!owner_->logger().should_log(LogLevel::err)) return;
+    try {
+      fmt::memory_buffer buf;
+      owner_->format_log_prefix(buf);
+      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
+      append_current_exception(buf);
+      write(LogLevel::err, buf);
+    } catch (...) {
+    }
+  }
+
+ private:
+  static bool devlog_enabled() noexcept;
+  static void append_current_exception(fmt::memory_buffer& buf);
+  void write(LogLevel level, const fmt::memory_buffer& buf) const;
+
+  const Owner* owner_;
+};
+
+}  // namespace mode

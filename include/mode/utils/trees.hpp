@@ -1,0 +1,329 @@
+// mode/utils/trees.hpp: Node, the tree that links each service to its parent (its "beacon").
+// Port of mode.utils.trees; BEHAVIOUR.md §2.17 is the contract.
+#pragma once
+
+#include <mode/utils/graphs.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace mode {
+
+/// A tree node: some data, ordered children that are either nodes or raw values of T, and
+/// links to its parent and to the top of its tree (`root`, none for a top-level node).
+///
+/// Ownership: nodes live in std::shared_ptr (create them with make() or new_child()); a node
+/// owns its node children, while parent and root are weak links. A node whose parent died sees
+/// no parent (depth 1) and can still be detached. A node is one allocation (node and control
+/// block) plus its children vector; `Node<Service*>` is 80 bytes on 64-bit targets, a child
+/// entry 24.
+///
+/// Differences from Mode, so that a tree stays a tree:
+/// - reattach() moves the node: it is removed from its previous parent's children, and it
+///   refuses a parent below the node itself (std::invalid_argument);
+/// - reattach() and detach() update the root link of every node below, so root() is always
+///   the top of the tree as built by new_child/reattach/detach;
+/// - detach() takes no argument (Mode ignores it).
+/// add(), set_parent() and set_root() are raw operations, as in Mode: they link nothing else.
+///
+/// Not thread-safe: a tree is read and changed from one thread (a service tree's executor).
+template <class T>
+class Node : public std::enable_shared_from_this<Node<T>> {
+  struct Private {
+    explicit Private() = default;
+  };
+
+ public:
+  using Ptr = std::shared_ptr<Node>;
+  /// A child: a node, or a raw value.
+  using Entry = std::variant<Ptr, T>;
+
+  /// A top-level node: no parent, no root, no children (Mode's `Node(data)`).
+  static Ptr make(T data) { return std::make_shared<Node>(Private{}, std::move(data)); }
+
+  /// Use make().
+  Node(Private, T data) : data_(std::move(data)) {}
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  ~Node();
+
+  const T& data() const noexcept { return data_; }
+  void set_data(T data) { data_ = std::move(data); }
+  const std::vector<Entry>& children() const noexcept { return children_; }
+
+  /// The parent, or null for a top-level node (or when the parent no longer exists).
+  Ptr parent() const noexcept { return parent_.lock(); }
+  /// The top of the tree, or null for a top-level node.
+  Ptr root() const noexcept { return root_.lock(); }
+  /// Sets the parent link only; std::invalid_argument "Parent node cannot be itself.".
+  void set_parent(const Ptr& parent) {
+    if (parent.get() == this) {
+      throw std::invalid_argument("Parent node cannot be itself.");
+    }
+    parent_ = parent;
+  }
+  /// Sets the root link only; std::invalid_argument "Root node cannot be itself.".
+  void set_root(const Ptr& root) {
+    if (root.get() == this) {
+      throw std::invalid_argument("Root node cannot be itself.");
+    }
+    root_ = root;
+  }
+
+  /// Appends a new child node with `data` (Mode's `new`); its root is this node's root, or
+  /// this node if it is top-level.
+  Ptr new_child(T data) {
+    Ptr child = make(std::move(data));
+    child->parent_ = this->weak_from_this();
+    child->root_ = root_.expired() ? this->weak_from_this() : root_;
+    children_.push_back(child);
+    return child;
+  }
+
+  /// Moves this node under `parent` (appended to its children unless already there) and
+  /// returns it. std::invalid_argument if `parent` is null, this node, or below this node.
+  Ptr reattach(const Ptr& parent);
+
+  /// Removes this node from its parent's children (if it has a live parent), clears its
+  /// parent and root links, makes it the root of the nodes below, and returns it. Costs a
+  /// search of the siblings (from the last) plus a walk of the nodes below; throws nothing
+  /// but std::bad_alloc.
+  Ptr detach();
+
+  /// Appends a child (duplicates allowed); links nothing.
+  void add(Entry child) { children_.push_back(std::move(child)); }
+  /// Appends a child unless an equal one is already there.
+  void add_deduplicate(Entry child) {
+    if (std::find(children_.begin(), children_.end(), child) == children_.end()) {
+      children_.push_back(std::move(child));
+    }
+  }
+  /// Removes the first child equal to `child`, if any.
+  void discard(const Entry& child) {
+    const auto found = std::find(children_.begin(), children_.end(), child);
+    if (found != children_.end()) {
+      children_.erase(found);
+    }
+  }
+
+  /// Breadth-first from this node: each node when dequeued, and the raw children of a node
+  /// right when that node is processed (BEHAVIOUR.md §2.17).
+  std::vector<Entry> traverse() const;
+
+  /// This node, its parent, grandparent, ... up to the top.
+  std::vector<Ptr> walk() const;
+
+  /// Number of nodes walk() yields (1 for a top-level node).
+  std::size_t depth() const noexcept {
+    std::size_t depth = 1;
+    for (Ptr node = parent_.lock(); node; node = node->parent_.lock()) {
+      ++depth;
+    }
+    return depth;
+  }
+
+  /// The short labels (graph_shortlabel) of walk()'s nodes' data, top first, joined by "/":
+  /// e.g. "303/808/909", "Root/B/C".
+  std::string path() const;
+
+  /// The tree as a graph, breadth-first: an edge from each node's data to each child's data
+  /// (or raw value). Leaves only appear as edge targets, not as vertices.
+  DependencyGraph<T> as_graph() const;
+
+ private:
+  Ptr shared_self() const { return std::const_pointer_cast<Node>(this->shared_from_this()); }
+
+  // Matches the child entry holding `node` (T needs no operator== for this).
+  static auto is_node(const Node* node) {
+    return [node](const Entry& entry) {
+      const Ptr* held = std::get_if<Ptr>(&entry);
+      return held != nullptr && held->get() == node;
+    };
+  }
+
+  // Searches from the back, so that detaching the children of a wide node last-first (the
+  // stop order) costs O(1) each; a node is a child of its parent once.
+  void remove_child_node(const Node* node) {
+    const auto found = std::find_if(children_.rbegin(), children_.rend(), is_node(node));
+    if (found != children_.rend()) {
+      children_.erase(std::next(found).base());
+    }
+  }
+
+  // Points the root link of every node below this one at `root`.
+  void set_descendant_roots(const std::weak_ptr<Node>& root) {
+    if (children_.empty()) {
+      return;
+    }
+    std::vector<Node*> queue{this};
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      for (const Entry& child : queue[i]->children_) {
+        if (const Ptr* node = std::get_if<Ptr>(&child); node != nullptr && *node) {
+          (*node)->root_ = root;
+          queue.push_back(node->get());
+        }
+      }
+    }
+  }
+
+  T data_;
+  std::weak_ptr<Node> parent_;
+  std::weak_ptr<Node> root_;
+  std::vector<Entry> children_;
+};
+
+template <class T>
+Node<T>::~Node() {
+  // Tear down sole-owned descendants iteratively: a deep chain would otherwise recurse once
+  // per level and could overflow the stack. Other owners' nodes are left alone.
+  try {
+    std::vector<Entry> pending = std::move(children_);
+    while (!pending.empty()) {
+      Entry entry = std::move(pending.back());
+      pending.pop_back();
+      if (Ptr* node = std::get_if<Ptr>(&entry); node != nullptr && node->use_count() == 1) {
+        auto& grandchildren = (*node)->children_;
+        pending.insert(pending.end(), std::make_move_iterator(grandchildren.begin()),
+                       std::make_move_iterator(grandchildren.end()));
+        grandchildren.clear();
+      }
+    }
+  } catch (...) {
+    // Out of memory for the work list: what is left is destroyed recursively instead.
+  }
+}
+
+template <class T>
+typename Node<T>::Ptr Node<T>::reattach(const Ptr& parent) {
+  if (!parent) {
+    throw std::invalid_argument("Parent node cannot be null.");
+  }
+  Ptr new_root = parent->root();
+  if (!new_root) {
+    new_root = parent;
+  }
+  if (new_root.get() == this) {
+    throw std::invalid_argument("Root node cannot be itself.");
+  }
+  if (parent.get() == this) {
+    throw std::invalid_argument("Parent node cannot be itself.");
+  }
+  for (Ptr above = parent->parent(); above; above = above->parent()) {
+    if (above.get() == this) {
+      throw std::invalid_argument("Cannot attach a node below itself.");
+    }
+  }
+  Ptr self = shared_self();
+  const Ptr old_parent = parent_.lock();
+  if (old_parent && old_parent != parent) {
+    old_parent->remove_child_node(this);
+  }
+  const bool root_changed = root_.lock() != new_root;
+  parent_ = parent;
+  root_ = new_root;
+  // Search from the back: a node is usually reattached right after its parent created it.
+  auto& siblings = parent->children_;
+  if (std::find_if(siblings.rbegin(), siblings.rend(), is_node(this)) == siblings.rend()) {
+    siblings.emplace_back(self);
+  }
+  if (root_changed) {
+    set_descendant_roots(root_);
+  }
+  return self;
+}
+
+template <class T>
+typename Node<T>::Ptr Node<T>::detach() {
+  Ptr self = shared_self();
+  if (const Ptr parent = parent_.lock()) {
+    parent->remove_child_node(this);
+  }
+  // A root link that expired still means the nodes below point at a dead root.
+  const bool had_root =
+      root_.owner_before(std::weak_ptr<Node>{}) || std::weak_ptr<Node>{}.owner_before(root_);
+  parent_.reset();
+  root_.reset();
+  if (had_root) {
+    set_descendant_roots(self);
+  }
+  return self;
+}
+
+template <class T>
+std::vector<typename Node<T>::Entry> Node<T>::traverse() const {
+  std::vector<Entry> result;
+  std::vector<Ptr> queue{shared_self()};
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    const Ptr node = queue[i];
+    result.emplace_back(node);
+    for (const Entry& child : node->children_) {
+      if (const Ptr* child_node = std::get_if<Ptr>(&child)) {
+        if (*child_node) {
+          queue.push_back(*child_node);
+        }
+      } else {
+        result.push_back(child);
+      }
+    }
+  }
+  return result;
+}
+
+template <class T>
+std::vector<typename Node<T>::Ptr> Node<T>::walk() const {
+  std::vector<Ptr> result{shared_self()};
+  for (Ptr node = parent_.lock(); node; node = node->parent_.lock()) {
+    result.push_back(node);
+  }
+  return result;
+}
+
+template <class T>
+std::string Node<T>::path() const {
+  const std::vector<Ptr> nodes = walk();
+  std::string result;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    if (it != nodes.rbegin()) {
+      result += '/';
+    }
+    result += graph_shortlabel((*it)->data_);
+  }
+  return result;
+}
+
+template <class T>
+DependencyGraph<T> Node<T>::as_graph() const {
+  DependencyGraph<T> graph;
+  std::vector<const Node*> queue{this};
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    const Node& node = *queue[i];
+    for (const Entry& child : node.children_) {
+      graph.add_arc(node.data_);
+      if (const Ptr* child_node = std::get_if<Ptr>(&child)) {
+        if (*child_node) {
+          queue.push_back(child_node->get());
+          graph.add_edge(node.data_, (*child_node)->data_);
+        }
+      } else {
+        graph.add_edge(node.data_, std::get<T>(child));
+      }
+    }
+  }
+  return graph;
+}
+
+/// Writes `Node: <path>` (Mode's repr).
+template <class T>
+std::ostream& operator<<(std::ostream& out, const Node<T>& node) {
+  return out << "Node: " << node.path();
+}
+
+}  // namespace mode

@@ -1,0 +1,197 @@
+// Pending waits and the coalescing per-loop timer queue.
+#include <mode/detail/wait_op.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+
+namespace mode::detail {
+
+void WaitLink::unlink() noexcept {
+  if (!linked()) return;
+  prev->next = next;
+  next->prev = prev;
+  prev = next = nullptr;
+}
+
+std::size_t WaitList::size() const noexcept {
+  std::size_t n = 0;
+  for (const WaitLink* l = head_.next; l != &head_; l = l->next) ++n;
+  return n;
+}
+
+void WaitList::push_back(WaitLink& link) noexcept {
+  link.unlink();
+  link.prev = head_.prev;
+  link.next = &head_;
+  head_.prev->next = &link;
+  head_.prev = &link;
+}
+
+void WaitList::fire_all(Wake why) noexcept {
+  // Firing unlinks the op, so always take the first; ops added while firing are fired too.
+  while (!empty()) head_.next->op->fire(why);
+}
+
+TimerQueue::TimerQueue(asio::execution_context& ctx)
+    : asio::execution_context::service(ctx), clock_(&SteadyClock::instance()) {}
+
+TimerQueue::~TimerQueue() {
+  if (clock_->manual()) std::erase(static_cast<ManualClock*>(clock_)->queues_, this);
+}
+
+TimerQueue& TimerQueue::of(const asio::any_io_executor& ex) {
+  return asio::use_service<TimerQueue>(asio::query(ex, asio::execution::context));
+}
+
+void TimerQueue::shutdown() {
+  if (timer_) timer_->cancel();
+  // Entries belong to coroutine frames that the loop is about to destroy; forget them.
+  for (TimerEntry* e : heap_) e->heap_index_ = TimerEntry::npos;
+  heap_.clear();
+}
+
+void TimerQueue::set_clock(Clock& clock) {
+  if (clock_->manual()) std::erase(static_cast<ManualClock*>(clock_)->queues_, this);
+  clock_ = &clock;
+  if (clock.manual()) {
+    static_cast<ManualClock&>(clock).queues_.push_back(this);
+    slack_ = Clock::duration::zero();
+  }
+}
+
+void TimerQueue::schedule(TimerEntry& e, Clock::time_point deadline,
+                          const asio::any_io_executor& ex) {
+  cancel(e);
+  e.deadline = deadline;
+  e.heap_index_ = heap_.size();
+  heap_.push_back(&e);
+  sift_up(e.heap_index_);
+  if (heap_.front() == &e) arm(ex);
+}
+
+void TimerQueue::cancel(TimerEntry& e) noexcept {
+  const std::size_t i = e.heap_index_;
+  if (i == TimerEntry::npos) return;
+  e.heap_index_ = TimerEntry::npos;
+  const std::size_t last = heap_.size() - 1;
+  if (i != last) {
+    heap_[i] = heap_[last];
+    heap_[i]->heap_index_ = i;
+  }
+  heap_.pop_back();
+  if (i < heap_.size()) {
+    sift_down(i);
+    sift_up(i);
+  }
+  // The Asio timer stays armed: one spurious wake-up is cheaper than re-arming on every cancel.
+}
+
+void TimerQueue::arm(const asio::any_io_executor& ex) {
+  if (clock_->manual()) return;
+  const Clock::time_point when = heap_.front()->deadline;
+  // An armed wake-up within the slack of the new deadline serves it too.
+  if (armed_at_ && *armed_at_ <= when + slack_) return;
+  if (!timer_) timer_.emplace(ex);
+  armed_at_ = when;
+  timer_->expires_at(when);
+  timer_->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // re-armed or shut down; the newer wait takes over
+    armed_at_.reset();
+    if (!heap_.empty()) {
+      fire_due();
+      if (!heap_.empty()) arm(timer_->get_executor());
+    }
+  });
+}
+
+void TimerQueue::fire_due() noexcept {
+  const Clock::time_point limit = clock_->now() + slack_;
+  while (!heap_.empty() && heap_.front()->deadline <= limit) {
+    TimerEntry* e = heap_.front();
+    cancel(*e);
+    e->on_deadline();
+  }
+}
+
+std::optional<Clock::time_point> TimerQueue::next_deadline() const noexcept {
+  if (heap_.empty()) return std::nullopt;
+  return heap_.front()->deadline;
+}
+
+void TimerQueue::swap_at(std::size_t a, std::size_t b) noexcept {
+  std::swap(heap_[a], heap_[b]);
+  heap_[a]->heap_index_ = a;
+  heap_[b]->heap_index_ = b;
+}
+
+void TimerQueue::sift_up(std::size_t i) noexcept {
+  while (i > 0) {
+    const std::size_t parent = (i - 1) / 2;
+    if (!(heap_[i]->deadline < heap_[parent]->deadline)) return;
+    swap_at(i, parent);
+    i = parent;
+  }
+}
+
+void TimerQueue::sift_down(std::size_t i) noexcept {
+  for (;;) {
+    std::size_t least = i;
+    for (std::size_t c = 2 * i + 1; c <= 2 * i + 2 && c < heap_.size(); ++c)
+      if (heap_[c]->deadline < heap_[least]->deadline) least = c;
+    if (least == i) return;
+    swap_at(i, least);
+    i = least;
+  }
+}
+
+namespace {
+struct CancelWait {
+  WaitOp* op;
+  void operator()(asio::cancellation_type type) const {
+    if ((type & asio::cancellation_type::all) != asio::cancellation_type::none)
+      op->fire(Wake::cancelled);
+  }
+};
+}  // namespace
+
+WaitOp::~WaitOp() { unhook(); }
+
+void WaitOp::unhook() noexcept {
+  stop_link.unlink();
+  source_link.unlink();
+  if (timers_) timers_->cancel(*this);
+}
+
+void WaitOp::expire_at(Clock::time_point when, const asio::any_io_executor& ex) {
+  timers_ = &TimerQueue::of(ex);
+  timers_->schedule(*this, when, ex);
+}
+
+void WaitOp::fire(Wake why) noexcept {
+  if (result_ != Wake::pending) return;
+  result_ = why;
+  unhook();
+  if (!handler_) return;  // not suspended yet: wait() completes at once
+  asio::get_associated_cancellation_slot(handler_).clear();
+  // Posted, never run inline: the firing code (stop, Event::set) may be iterating a list.
+  asio::post(executor_, asio::append(std::move(handler_), why));
+}
+
+awaitable<Wake> WaitOp::wait() {
+  if (result_ != Wake::pending) co_return result_;
+  executor_ = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(use_awaitable), void(Wake)>(
+      [this](auto handler) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
+        // Not `handler_ = ...`: Boost 1.81's move assignment of any_completion_handler recurses.
+        asio::any_completion_handler<void(Wake)>(std::move(handler)).swap(handler_);
+      },
+      use_awaitable);
+}
+
+}  // namespace mode::detail

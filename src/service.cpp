@@ -1,0 +1,650 @@
+// Service: lifecycle, children, tasks, waits and crash handling.
+#include <mode/service.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
+#include <mode/utils/objects.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <typeindex>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace mode {
+
+using detail::Wake;
+using detail::WaitOp;
+
+namespace detail {
+
+/// Shared by a waiter and the tasks it spawned for the awaitables it waits on; the tasks may
+/// outlive the waiter (it returns at once on stop), so they only touch the op while it is set.
+struct RaceState {
+  WaitOp* op = nullptr;
+  std::vector<char> done;
+  std::vector<asio::cancellation_signal*> signals;  // null once that item's task ended
+  std::exception_ptr error;
+  std::size_t remaining = 0;
+};
+
+}  // namespace detail
+
+struct Service::Task {
+  asio::cancellation_signal signal;
+  std::string name;
+  std::shared_ptr<detail::RaceState> race;
+  std::size_t index = 0;
+};
+
+namespace {
+
+bool is_cancellation(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& err) {
+    return err.code() == asio::error::operation_aborted;
+  } catch (...) {
+  }
+  return false;
+}
+
+[[noreturn]] void throw_cancelled() {
+  throw boost::system::system_error(asio::error::operation_aborted);
+}
+
+// Demangling is slow; labels are asked for on every log line.
+const std::string& cached_shortname(const std::type_info& type) {
+  thread_local std::unordered_map<std::type_index, std::string> cache;
+  auto [it, inserted] = cache.try_emplace(std::type_index(type));
+  if (inserted) it->second = shortname(type);
+  return it->second;
+}
+
+}  // namespace
+
+Service::Service() : beacon_(Node<Service*>::make(this)) {}
+
+Service::~Service() {
+  if (started_ && !stopped_ && !crashed_) {
+    try {
+      get_logger("mode")->error("Service@{} destroyed while still running: stop it first",
+                                static_cast<const void*>(this));
+    } catch (...) {
+    }
+  }
+  beacon_->detach();
+  for (const ServicePtr& child : children_) {
+    if (child->beacon_->parent() == beacon_) child->beacon_->detach();
+  }
+}
+
+std::string_view Service::state() const noexcept {
+  if (crashed_) return "crashed";
+  if (!started_) return "init";
+  if (!stopping_) return "running";
+  if (!stopped_) return "stopping";
+  return "shutdown";
+}
+
+std::string Service::label() const { return cached_shortname(typeid(*this)); }
+
+std::string Service::shortlabel() const { return label(); }
+
+std::string Service::logger_name() const {
+  std::string ns = namespace_of(typeid(*this));
+  return ns.empty() ? "main" : ns;
+}
+
+spdlog::logger& Service::logger() const {
+  if (!logger_) logger_ = get_logger(logger_name());
+  return *logger_;
+}
+
+void Service::format_log_prefix(fmt::memory_buffer& out) const {
+  out.append(std::string_view("[^"));
+  for (std::size_t d = beacon_->depth(); d > 1; --d) out.push_back('-');
+  const std::string label = shortlabel();
+  out.append(label);
+  out.append(std::string_view("]: "));
+}
+
+std::vector<std::string> Service::task_names() const {
+  std::vector<std::string> names;
+  for (const Task& t : tasks_) names.push_back(t.name);
+  return names;
+}
+
+// Lifecycle.
+
+awaitable<void> Service::bind_executor(const char* what) {
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  if (!executor_) {
+    executor_ = ex;
+  } else if (executor_ != ex) {
+    throw std::invalid_argument(fmt::format(
+        "{}: {}() called from another executor than the service runs on", label(), what));
+  }
+}
+
+awaitable<void> Service::start() {
+  co_await bind_executor("start");
+  if (crashed_) {
+    throw std::logic_error(fmt::format(
+        "{}: cannot start a crashed service; call restart() or service_reset() first", label()));
+  }
+  if (started_) throw std::logic_error(fmt::format("{}: already started", label()));
+  started_ = true;
+  std::exception_ptr failure;
+  try {
+    co_await start_body();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (!failure) co_return;
+  // A failed start leaves nothing running: crash, stop what started, and tell the caller.
+  crash(failure);
+  co_await stop();
+  std::rethrow_exception(failure);
+}
+
+awaitable<void> Service::start_body() {
+  if (restart_count_ == 0) {
+    on_init();
+    for (ServicePtr& s : on_init_dependencies()) add_child(s);
+    co_await on_first_start();
+    if (should_stop()) co_return;
+  }
+  log.log(mundane_level, "Starting...");
+  co_await on_start();
+  if (should_stop()) co_return;
+  for (const TaskSpec& spec : task_specs_) {
+    if (spec.interval > 0) {
+      spawn(run_timer(spec), spec.name, nullptr, 0);
+    } else {
+      spawn((this->*std::get<AsyncFn>(spec.fn))(), spec.name, nullptr, 0);
+    }
+  }
+  // Index, not iterator: a child's start may add children to this service.
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    const ServicePtr child = children_[i];
+    co_await child->maybe_start();
+    if (should_stop()) co_return;
+  }
+  log.debug("Started.");
+  co_await on_started();
+}
+
+awaitable<bool> Service::maybe_start() {
+  if (started_) co_return false;
+  co_await start();
+  co_return true;
+}
+
+awaitable<void> Service::stop() {
+  co_await bind_executor("stop");
+  if (stopping_) {
+    if (!stopped_) {
+      WaitOp op;
+      stop_finished_.push_back(op.stop_link);
+      co_await op.wait();
+    }
+    co_return;
+  }
+  // The stop body runs as its own coroutine so that this call can give up on it after
+  // shutdown_timeout, whatever a callback or a child does.
+  struct Guard {
+    asio::cancellation_signal signal;
+    WaitOp* op = nullptr;
+    bool finished = false;
+  };
+  auto guard = std::make_shared<Guard>();
+  asio::co_spawn(executor_, stop_body(),
+                 asio::bind_cancellation_slot(guard->signal.slot(), [guard](std::exception_ptr) {
+                   guard->finished = true;
+                   if (guard->op) guard->op->fire(Wake::done);
+                 }));
+  if (guard->finished) co_return;
+  WaitOp op;
+  guard->op = &op;
+  op.expire_at(detail::TimerQueue::of(executor_).now() + shutdown_timeout.duration(), executor_);
+  const Wake why = co_await op.wait();
+  guard->op = nullptr;
+  if (why != Wake::timed_out) co_return;
+  std::string hung;
+  describe_stop(hung);
+  log.error("Stop did not finish within {}s; still waiting for: {}", shutdown_timeout.count(),
+            hung);
+  guard->signal.emit(asio::cancellation_type::terminal);
+}
+
+void Service::describe_stop(std::string& out) const {
+  if (stopped_) return;
+  if (stop_step_ != nullptr) {
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{} in {}", shortlabel(), stop_step_);
+    if (std::string_view(stop_step_) == "joining tasks") {
+      out += fmt::format(" ({})", fmt::join(task_names(), ", "));
+    }
+  }
+  for (const ServicePtr& child : children_) child->describe_stop(out);
+}
+
+awaitable<void> Service::stop_body() {
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  stopping_ = true;
+  log.log(mundane_level, "Stopping...");
+  stop_waiters_.fire_all(Wake::stopped);
+  co_await run_callback(&Service::on_stop, "on_stop");
+  stop_step_ = "stopping children";
+  const std::vector<ServicePtr> children = children_;
+  for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_child(*it);
+  log.debug("Shutting down...");
+  co_await stop_tasks();
+  stop_step_ = "exiting contexts";
+  co_await exit_contexts();
+  co_await run_callback(&Service::on_shutdown, "on_shutdown");
+  log.debug("Shutdown complete!");
+  stop_step_ = nullptr;
+  stopped_ = true;
+  stop_finished_.fire_all(Wake::done);
+  log.log(mundane_level, "-Stopped!");
+}
+
+awaitable<void> Service::stop_child(ServicePtr child) {
+  try {
+    if (child->stopping_) {
+      if (!child->stopped_) {
+        WaitOp op;
+        child->stop_finished_.push_back(op.stop_link);
+        co_await op.wait();
+      }
+    } else {
+      co_await child->stop_body();
+    }
+  } catch (...) {
+    log.exception("Error while stopping child {}", child->label());
+  }
+}
+
+awaitable<void> Service::stop_tasks() {
+  if (!tasks_.empty()) {
+    stop_step_ = "cancelling tasks";
+    // One turn of the loop lets the woken tasks leave on their own, without an exception.
+    co_await asio::post(executor_, use_awaitable);
+    for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it)
+      it->signal.emit(asio::cancellation_type::terminal);
+  }
+  const auto deadline = [this] {
+    return detail::TimerQueue::of(executor_).now() + shutdown_timeout.duration();
+  };
+  if (wait_for_shutdown) {
+    log.debug("Waiting for shutdown");
+    stop_step_ = "waiting for shutdown";
+    WaitOp op;
+    shutdown_.attach(op);
+    op.expire_at(deadline(), executor_);
+    const Wake why = co_await op.wait();
+    if (why == Wake::timed_out)
+      log.warning("Shutdown flag not set within {}s", shutdown_timeout.count());
+  }
+  log.debug("Shutting down now");
+  if (tasks_.empty()) co_return;
+  stop_step_ = "joining tasks";
+  WaitOp op;
+  tasks_joined_.push_back(op.stop_link);
+  op.expire_at(deadline(), executor_);
+  const Wake why = co_await op.wait();
+  if (why == Wake::timed_out) {
+    log.error("Tasks still running {}s after stop: {}", shutdown_timeout.count(),
+              fmt::join(task_names(), ", "));
+  }
+}
+
+awaitable<void> Service::exit_contexts() {
+  // Sync contexts first, then async ones, each in reverse order of entering (Mode's exit stacks).
+  for (const bool async : {false, true}) {
+    for (auto it = contexts_.rbegin(); it != contexts_.rend(); ++it) {
+      if ((*it)->async() != async) continue;
+      try {
+        if (async)
+          co_await (*it)->aexit();
+        else
+          (*it)->exit();
+      } catch (...) {
+        log.exception("Error while exiting context");
+      }
+    }
+  }
+  contexts_.clear();
+}
+
+awaitable<void> Service::run_callback(awaitable<void> (Service::*cb)(), const char* step) {
+  stop_step_ = step;
+  try {
+    co_await (this->*cb)();
+  } catch (...) {
+    crash(std::current_exception());
+  }
+}
+
+awaitable<void> Service::restart() {
+  co_await stop();
+  service_reset();
+  on_init();
+  co_await on_restart();
+  co_await start();
+}
+
+void Service::service_reset() {
+  ++restart_count_;
+  started_ = stopping_ = stopped_ = crashed_ = false;
+  crash_reason_ = nullptr;
+  shutdown_.clear();
+  for (const ServicePtr& child : children_) child->service_reset();
+}
+
+void Service::set_shutdown() noexcept { shutdown_.set(); }
+
+void Service::crash(std::exception_ptr reason) noexcept {
+  if (crashed_) return;
+  log.error("Crashed reason={}", exception_repr(reason));
+  if (supervisor_ == nullptr) {
+    // No supervisor: the crash goes up the tree (Mode's "poison pill").
+    std::unordered_set<const Node<Service*>*> seen{beacon_.get()};
+    for (auto n = beacon_->parent(); n; n = n->parent()) {
+      if (!seen.insert(n.get()).second) {
+        log.warning("Recursive loop in beacon: {}", n->path());
+        break;
+      }
+      if (Service* s = n->data()) s->mark_crashed(reason);
+    }
+  }
+  mark_crashed(reason);
+  if (supervisor_ != nullptr) supervisor_->wakeup(*this);
+}
+
+void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
+  if (crashed_) return;
+  crashed_ = true;
+  crash_reason_ = reason;
+  stop_waiters_.fire_all(Wake::stopped);
+  for (const ServicePtr& child : children_) child->mark_crashed(reason);
+}
+
+awaitable<void> Service::wait_until_stopped() {
+  if (should_stop()) co_return;
+  WaitOp op;
+  stop_waiters_.push_back(op.stop_link);
+  const Wake why = co_await op.wait();
+  if (why == Wake::cancelled) throw_cancelled();
+}
+
+// Children.
+
+void Service::add_child(const ServicePtr& s) {
+  if (!s) throw std::invalid_argument(fmt::format("{}: add_dependency of a null service", label()));
+  if (s.get() == this)
+    throw std::invalid_argument(fmt::format("{}: a service cannot depend on itself", label()));
+  for (auto n = beacon_; n; n = n->parent()) {
+    if (n->data() == s.get()) {
+      throw std::invalid_argument(fmt::format("{}: adding {} as a dependency makes a cycle",
+                                              label(), s->label()));
+    }
+  }
+  if (std::find(children_.begin(), children_.end(), s) != children_.end()) return;
+  s->beacon_->reattach(beacon_);
+  children_.push_back(s);
+}
+
+awaitable<void> Service::start_runtime_child(ServicePtr s) {
+  if (started_ && !should_stop()) co_await s->maybe_start();
+}
+
+awaitable<void> Service::remove_dependency(ServicePtr s) {
+  auto it = std::find(children_.begin(), children_.end(), s);
+  if (it == children_.end()) {
+    throw std::invalid_argument(fmt::format("{}: remove_dependency of {}, which is not a dependency",
+                                            label(), s ? s->label() : std::string("null")));
+  }
+  co_await s->stop();
+  std::erase(children_, s);
+  s->beacon_->detach();
+}
+
+awaitable<void> Service::join_services(std::vector<ServicePtr> services) {
+  for (const ServicePtr& s : services) {
+    std::exception_ptr failure;
+    try {
+      co_await s->maybe_start();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) crash(failure);
+  }
+  for (auto it = services.rbegin(); it != services.rend(); ++it) co_await (*it)->stop();
+}
+
+// Tasks.
+
+void Service::check_interval(Seconds interval) {
+  if (!(interval.count() > 0)) {
+    throw std::invalid_argument(
+        fmt::format("timer interval must be positive, got {}s", interval.count()));
+  }
+}
+
+void Service::register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name) {
+  for (const TaskSpec& spec : task_specs_)
+    if (spec.fn == fn) return;  // the same virtual member, registered again by a subclass
+  if (name.empty()) name = fmt::format("{}#{}", interval > 0 ? "timer" : "task", task_specs_.size());
+  task_specs_.push_back(TaskSpec{fn, interval, std::move(name)});
+}
+
+void Service::add_future(awaitable<void> a, std::string name) {
+  if (!executor_) {
+    throw std::logic_error(
+        fmt::format("{}: add_future before the service has an executor (start it first)", label()));
+  }
+  spawn(std::move(a), std::move(name), nullptr, 0);
+}
+
+void Service::spawn(awaitable<void> body, std::string name,
+                    std::shared_ptr<detail::RaceState> race, std::size_t index) {
+  Task& t = tasks_.emplace_back();
+  t.name = std::move(name);
+  if (race) race->signals[index] = &t.signal;
+  t.race = std::move(race);
+  t.index = index;
+  auto it = std::prev(tasks_.end());
+  asio::co_spawn(executor_, std::move(body),
+                 asio::bind_cancellation_slot(
+                     t.signal.slot(), [self = shared_from_this(), it](std::exception_ptr e) {
+                       self->task_done(it, std::move(e));
+                     }));
+}
+
+void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept {
+  if (const std::shared_ptr<detail::RaceState> race = std::move(it->race)) {
+    race->signals[it->index] = nullptr;
+    if (!e) {
+      race->done[it->index] = 1;
+      if (--race->remaining == 0 && race->op) race->op->fire(Wake::done);
+    } else if (!is_cancellation(e)) {
+      if (!race->error) race->error = e;
+      if (race->op) race->op->fire(Wake::done);
+    }
+  } else if (e) {
+    if (!is_cancellation(e))
+      crash(e);
+    else if (!should_stop())
+      log.log(mundane_level, "Terminating cancelled task: {}", it->name);
+  }
+  tasks_.erase(it);
+  if (tasks_.empty()) tasks_joined_.fire_all(Wake::done);
+}
+
+awaitable<void> Service::run_timer(TaskSpec spec) {
+  const asio::any_io_executor ex = executor_;
+  detail::TimerQueue& clock = detail::TimerQueue::of(ex);
+  const auto interval = Seconds(spec.interval).duration();
+  const double max_drift = std::min(spec.interval * 0.30, 1.2);
+  const std::string name = fmt::format("{}.{}", label(), spec.name);
+  // A fixed schedule (epoch + k * interval) keeps the timer from drifting at all.
+  auto next = clock.now() + interval;
+  for (;;) {
+    WaitOp op;
+    op.expire_at(next, ex);
+    const Wake why = co_await wait_op(op, std::nullopt);
+    if (why != Wake::timed_out) co_return;
+    const auto woke = clock.now();
+    const double late = std::chrono::duration<double>(woke - next).count();
+    if (spec.interval >= 1.0 && late >= max_drift)
+      Timer::log_drift(logger(), name, -late, 0.0, spec.interval + late);
+    if (std::holds_alternative<SyncFn>(spec.fn))
+      (this->*std::get<SyncFn>(spec.fn))();
+    else
+      co_await (this->*std::get<AsyncFn>(spec.fn))();
+    if (should_stop()) co_return;
+    const auto done = clock.now();
+    next += interval;
+    if (next <= done) {
+      // Overran a whole interval: skip the missed ticks rather than fire them in a burst.
+      Timer::log_overlap(logger(), name, spec.interval,
+                         std::chrono::duration<double>(done - woke).count());
+      next = done + interval;
+    }
+  }
+}
+
+// Waiting.
+
+awaitable<Wake> Service::wait_op(WaitOp& op, std::optional<Seconds> timeout) {
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (should_stop()) co_return Wake::stopped;
+  stop_waiters_.push_back(op.stop_link);
+  if (timeout) op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
+  co_return co_await op.wait();
+}
+
+awaitable<bool> Service::sleep(Seconds d) {
+  if (should_stop()) co_return false;
+  WaitOp op;
+  const Wake why = co_await wait_op(op, d);
+  if (why == Wake::cancelled) throw_cancelled();
+  co_return why == Wake::timed_out;
+}
+
+awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeout) {
+  WaitResult<void> r;
+  if (should_stop()) {
+    r.stopped = true;
+    co_return r;
+  }
+  if (e.is_set()) {
+    r.done = true;
+    co_return r;
+  }
+  WaitOp op;
+  e.attach(op);
+  const Wake why = co_await wait_op(op, timeout);
+  if (why == Wake::cancelled) throw_cancelled();
+  r.done = why == Wake::done;
+  r.stopped = why == Wake::stopped;
+  r.timed_out = why == Wake::timed_out;
+  co_return r;
+}
+
+awaitable<bool> Service::wait_for_stopped(Event& e, std::optional<Seconds> timeout) {
+  const WaitResult<void> r = co_await wait(e, timeout);
+  co_return r.stopped;
+}
+
+awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout) {
+  WaitOp op;
+  const Wake why = co_await wait_op(op, timeout);
+  if (why == Wake::cancelled) throw_cancelled();
+  co_return why == Wake::stopped;
+}
+
+awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items, bool all,
+                                             std::optional<Seconds> timeout) {
+  detail::RaceOutcome out;
+  out.done.assign(items.size(), 0);
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (should_stop()) {
+    out.stopped = true;
+    co_return out;
+  }
+  if (items.empty()) co_return out;
+  auto state = std::make_shared<detail::RaceState>();
+  state->done.assign(items.size(), 0);
+  state->signals.assign(items.size(), nullptr);
+  state->remaining = all ? items.size() : 1;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    spawn(std::move(items[i]), "wait", state, i);
+  WaitOp op;
+  state->op = &op;
+  const Wake why = co_await wait_op(op, timeout);
+  state->op = nullptr;
+  // Whatever did not finish is cancelled; its task is joined by stop like any other.
+  for (asio::cancellation_signal* sig : state->signals)
+    if (sig != nullptr) sig->emit(asio::cancellation_type::terminal);
+  if (state->error) std::rethrow_exception(state->error);
+  if (why == Wake::cancelled) throw_cancelled();
+  out.done = state->done;
+  out.stopped = why == Wake::stopped;
+  out.timed_out = why == Wake::timed_out;
+  co_return out;
+}
+
+Itertimer Service::itertimer(Seconds interval, double max_drift_correction, std::string name) {
+  check_interval(interval);
+  const Clock& clock =
+      executor_ ? detail::TimerQueue::of(executor_).clock() : SteadyClock::instance();
+  return Itertimer(*this, Timer(interval, max_drift_correction, std::move(name), clock));
+}
+
+awaitable<std::optional<double>> Itertimer::next() {
+  if (service_->should_stop()) co_return std::nullopt;
+  const double t = timer_.tick();
+  const bool slept = co_await service_->sleep(t);
+  if (!slept) co_return std::nullopt;
+  timer_.on_yield();
+  co_return t;
+}
+
+// from_awaitable.
+
+/// The service of Service::from_awaitable.
+class AwaitableService final : public Service {
+ public:
+  AwaitableService(awaitable<void> body, std::string name)
+      : body_(std::move(body)), name_(std::move(name)) {
+    mundane_level = LogLevel::debug;
+  }
+  std::string label() const override { return name_; }
+
+ protected:
+  awaitable<void> on_start() override {
+    if (!body_) {
+      throw std::logic_error(fmt::format(
+          "{}: a from_awaitable service runs its awaitable once and cannot restart", name_));
+    }
+    add_future(std::move(*body_), name_);
+    body_.reset();
+    co_return;
+  }
+
+ private:
+  std::optional<awaitable<void>> body_;
+  std::string name_;
+};
+
+Service::ServicePtr Service::from_awaitable(awaitable<void> a, std::string name) {
+  return std::make_shared<AwaitableService>(std::move(a), std::move(name));
+}
+
+}  // namespace mode

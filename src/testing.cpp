@@ -1,0 +1,73 @@
+// LogCapture.
+#include <mode/testing.hpp>
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace mode::testing {
+
+struct LogCapture::Sink final : spdlog::sinks::base_sink<std::mutex> {
+  std::vector<std::string> lines;
+
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    lines.emplace_back(msg.payload.data(), msg.payload.size());
+  }
+  void flush_() override {}
+  void add(std::string line) {
+    const std::lock_guard lock(mutex_);
+    lines.push_back(std::move(line));
+  }
+  std::vector<std::string> copy() {
+    const std::lock_guard lock(mutex_);
+    return lines;
+  }
+  void reset() {
+    const std::lock_guard lock(mutex_);
+    lines.clear();
+  }
+};
+
+LogCapture::LogCapture(LogLevel level) : sink_(std::make_shared<Sink>()) {
+  auto attach = [&](const std::shared_ptr<spdlog::logger>& logger) {
+    saved_levels_.emplace_back(logger, logger->level());
+    logger->sinks().push_back(sink_);
+    logger->set_level(level);
+  };
+  // The registry's lock is held inside apply_all: ask for the default logger outside it.
+  const auto def = spdlog::default_logger();
+  attach(def);
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+    if (l != def) attach(l);
+  });
+}
+
+LogCapture::~LogCapture() {
+  const auto def = spdlog::default_logger();
+  auto detach = [&](const std::shared_ptr<spdlog::logger>& l) { std::erase(l->sinks(), sink_); };
+  detach(def);
+  spdlog::apply_all(detach);
+  for (auto& [logger, level] : saved_levels_) logger->set_level(level);
+  // Loggers created during the capture took its level: give them the default's back.
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) {
+    if (std::none_of(saved_levels_.begin(), saved_levels_.end(),
+                     [&](const auto& s) { return s.first == l; }))
+      l->set_level(def->level());
+  });
+}
+
+void LogCapture::record(std::string event) { sink_->add(std::move(event)); }
+
+std::vector<std::string> LogCapture::lines() const { return sink_->copy(); }
+
+std::vector<std::string> LogCapture::matching(std::string_view needle) const {
+  std::vector<std::string> out;
+  for (std::string& l : sink_->copy())
+    if (l.find(needle) != std::string::npos) out.push_back(std::move(l));
+  return out;
+}
+
+void LogCapture::clear() { sink_->reset(); }
+
+}  // namespace mode::testing

@@ -1,0 +1,6 @@
+// Precompiled header of the test groups (it speeds the build; each test still includes what it uses).
+#pragma once
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>

@@ -1,0 +1,896 @@
+// Tests of mode::Service: the manual's ordering tables, crash paths, waits, children, contexts.
+#include <mode/service.hpp>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <mode/testing.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace {
+
+using mode::awaitable;
+using mode::Service;
+using mode::testing::LogCapture;
+using mode::testing::run;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
+using namespace std::chrono_literals;
+
+/// Records each callback as "<label>.<callback>" in the capture, between the log lines.
+class Recorder : public Service {
+ public:
+  Recorder(LogCapture& cap, std::string name) : cap_(cap), name_(std::move(name)) {}
+  std::string label() const override { return name_; }
+
+ protected:
+  void on_init() override { note("on_init"); }
+  awaitable<void> on_first_start() override {
+    note("on_first_start");
+    co_return;
+  }
+  awaitable<void> on_start() override {
+    note("on_start");
+    co_return;
+  }
+  awaitable<void> on_started() override {
+    note("on_started");
+    co_return;
+  }
+  awaitable<void> on_stop() override {
+    note("on_stop");
+    co_return;
+  }
+  awaitable<void> on_shutdown() override {
+    note("on_shutdown");
+    co_return;
+  }
+  awaitable<void> on_restart() override {
+    note("on_restart");
+    co_return;
+  }
+  void note(std::string_view what) { cap_.record(name_ + "." + std::string(what)); }
+
+  LogCapture& cap_;
+  std::string name_;
+};
+
+struct Tree {
+  explicit Tree(LogCapture& cap)
+      : root(std::make_shared<Recorder>(cap, "Root")),
+        a(std::make_shared<Recorder>(cap, "A")),
+        b(std::make_shared<Recorder>(cap, "B")),
+        c(std::make_shared<Recorder>(cap, "C")) {
+    b->add_dependency(c);
+    root->add_dependency(b);
+    root->add_dependency(a);
+  }
+  std::shared_ptr<Recorder> root, a, b, c;
+};
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  boost::asio::io_context ctx;
+  LogCapture cap;
+};
+
+TEST_F(ServiceTest, StartOrderFollowsTheManual) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  EXPECT_THAT(cap.lines(),
+              ElementsAre("Root.on_init", "Root.on_first_start", "[^Root]: Starting...",
+                          "Root.on_start", "B.on_init", "B.on_first_start", "[^-B]: Starting...",
+                          "B.on_start", "C.on_init", "C.on_first_start", "[^--C]: Starting...",
+                          "C.on_start", "[^--C]: Started.", "C.on_started", "[^-B]: Started.",
+                          "B.on_started", "A.on_init", "A.on_first_start", "[^-A]: Starting...",
+                          "A.on_start", "[^-A]: Started.", "A.on_started", "[^Root]: Started.",
+                          "Root.on_started"));
+  EXPECT_EQ(t.root->state(), "running");
+  EXPECT_EQ(t.c->state(), "running");
+  run(ctx, t.root->stop());
+}
+
+TEST_F(ServiceTest, StopOrderFollowsTheManual) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  cap.clear();
+  run(ctx, t.root->stop());
+  const std::vector<std::string> expected = {
+      "[^Root]: Stopping...",     "Root.on_stop",          "[^-A]: Stopping...",
+      "A.on_stop",                "[^-A]: Shutting down...", "[^-A]: Shutting down now",
+      "A.on_shutdown",            "[^-A]: Shutdown complete!", "[^-A]: -Stopped!",
+      "[^-B]: Stopping...",       "B.on_stop",             "[^--C]: Stopping...",
+      "C.on_stop",                "[^--C]: Shutting down...", "[^--C]: Shutting down now",
+      "C.on_shutdown",            "[^--C]: Shutdown complete!", "[^--C]: -Stopped!",
+      "[^-B]: Shutting down...",  "[^-B]: Shutting down now", "B.on_shutdown",
+      "[^-B]: Shutdown complete!", "[^-B]: -Stopped!",     "[^Root]: Shutting down...",
+      "[^Root]: Shutting down now", "Root.on_shutdown",    "[^Root]: Shutdown complete!",
+      "[^Root]: -Stopped!"};
+  EXPECT_THAT(cap.lines(), ElementsAreArray(expected));
+  EXPECT_EQ(t.root->state(), "shutdown");
+  EXPECT_EQ(t.c->state(), "shutdown");
+}
+
+TEST_F(ServiceTest, RestartOrderFollowsTheManual) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  run(ctx, t.root->stop());
+  cap.clear();
+  run(ctx, t.root->restart());
+  EXPECT_THAT(cap.lines(),
+              ElementsAre("Root.on_init", "Root.on_restart", "[^Root]: Starting...",
+                          "Root.on_start", "[^-B]: Starting...", "B.on_start",
+                          "[^--C]: Starting...", "C.on_start", "[^--C]: Started.", "C.on_started",
+                          "[^-B]: Started.", "B.on_started", "[^-A]: Starting...", "A.on_start",
+                          "[^-A]: Started.", "A.on_started", "[^Root]: Started.",
+                          "Root.on_started"));
+  EXPECT_EQ(t.root->restart_count(), 1u);
+  EXPECT_EQ(t.c->restart_count(), 1u);
+  run(ctx, t.root->stop());
+}
+
+TEST_F(ServiceTest, RestartOfARunningServiceStopsItFirst) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  cap.clear();
+  run(ctx, t.root->restart());
+  const auto lines = cap.lines();
+  EXPECT_EQ(lines.front(), "[^Root]: Stopping...");
+  EXPECT_EQ(lines.back(), "Root.on_started");
+  EXPECT_EQ(t.root->state(), "running");
+  run(ctx, t.root->stop());
+}
+
+TEST_F(ServiceTest, StatesAndMaybeStart) {
+  auto s = std::make_shared<Service>();
+  EXPECT_EQ(s->state(), "init");
+  EXPECT_FALSE(s->started());
+  EXPECT_TRUE(run(ctx, s->maybe_start()));
+  EXPECT_FALSE(run(ctx, s->maybe_start()));
+  EXPECT_EQ(s->state(), "running");
+  EXPECT_FALSE(s->should_stop());
+  EXPECT_THROW(run(ctx, s->start()), std::logic_error);
+  run(ctx, s->stop());
+  EXPECT_TRUE(s->should_stop());
+  EXPECT_EQ(s->state(), "shutdown");
+  EXPECT_EQ(s->label(), "Service");
+  EXPECT_EQ(s->shortlabel(), "Service");
+}
+
+TEST_F(ServiceTest, StoppingTwiceStopsOnce) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  cap.clear();
+  run(ctx, t.root->stop());
+  run(ctx, t.root->stop());
+  EXPECT_EQ(cap.matching("Root.on_stop").size(), 1u);
+}
+
+TEST_F(ServiceTest, ConcurrentStopWaitsForTheFirst) {
+  struct Slow : Recorder {
+    using Recorder::Recorder;
+    awaitable<void> on_shutdown() override {
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 20ms);
+      co_await t.async_wait(mode::use_awaitable);
+      note("on_shutdown");
+    }
+  };
+  auto s = std::make_shared<Slow>(cap, "Slow");
+  run(ctx, s->start());
+  bool first_done = false;
+  boost::asio::co_spawn(ctx, s->stop(), [&](std::exception_ptr) { first_done = true; });
+  run(ctx, s->stop());
+  EXPECT_EQ(s->state(), "shutdown");
+  EXPECT_EQ(cap.matching("Slow.on_shutdown").size(), 1u);
+  mode::testing::run_until(ctx, [&] { return first_done; });
+}
+
+TEST_F(ServiceTest, StopOfANeverStartedServiceStopsItsChildren) {
+  Tree t(cap);
+  run(ctx, t.root->stop());
+  EXPECT_EQ(t.root->state(), "init");
+  EXPECT_EQ(cap.matching("C.on_stop").size(), 1u);
+}
+
+// Crash paths.
+
+struct Boom : std::runtime_error {
+  Boom() : std::runtime_error("boom") {}
+};
+
+TEST_F(ServiceTest, OnStartThrowingCrashesStopsAndRethrows) {
+  struct Failing : Recorder {
+    using Recorder::Recorder;
+    awaitable<void> on_start() override {
+      note("on_start");
+      if (restart_count() == 0) throw Boom();  // fails the first time only
+      co_return;
+    }
+  };
+  auto s = std::make_shared<Failing>(cap, "Failing");
+  EXPECT_THROW(run(ctx, s->start()), Boom);
+  EXPECT_TRUE(s->crashed());
+  EXPECT_EQ(s->state(), "crashed");
+  EXPECT_THAT(cap.matching("Crashed"),
+              ElementsAre("[^Failing]: Crashed reason=(anonymous namespace)::Boom('boom')"));
+  EXPECT_EQ(cap.matching("Failing.on_stop").size(), 1u);
+  EXPECT_TRUE(cap.matching("Started.").empty());
+  // A crashed service does not start again without a reset.
+  EXPECT_THROW(run(ctx, s->start()), std::logic_error);
+  run(ctx, s->restart());
+  EXPECT_FALSE(s->crashed());
+  EXPECT_EQ(s->crash_reason(), nullptr);
+  EXPECT_EQ(s->state(), "running");
+  run(ctx, s->stop());
+}
+
+TEST_F(ServiceTest, ChildFailingToStartStopsTheTree) {
+  struct Failing : Recorder {
+    using Recorder::Recorder;
+    awaitable<void> on_start() override {
+      throw Boom();
+      co_return;
+    }
+  };
+  auto root = std::make_shared<Recorder>(cap, "Root");
+  auto first = root->add_dependency(std::make_shared<Recorder>(cap, "First"));
+  auto bad = root->add_dependency(std::make_shared<Failing>(cap, "Bad"));
+  auto never = root->add_dependency(std::make_shared<Recorder>(cap, "Never"));
+  EXPECT_THROW(run(ctx, root->start()), Boom);
+  EXPECT_TRUE(root->crashed());
+  EXPECT_TRUE(first->crashed());
+  EXPECT_TRUE(cap.matching("Never.on_start").empty());
+  EXPECT_EQ(cap.matching("First.on_stop").size(), 1u);
+  EXPECT_EQ(cap.matching("Crashed reason").size(), 1u);  // logged once, by the one that crashed
+  EXPECT_TRUE(cap.matching("Root.on_started").empty());
+}
+
+TEST_F(ServiceTest, TaskExceptionCrashesTheServiceAndItsAncestors) {
+  struct Crashy : Service {
+    Crashy() { task(&Crashy::work, "work"); }
+    awaitable<void> work() {
+      co_await sleep(0.001);
+      throw Boom();
+    }
+  };
+  auto root = std::make_shared<Service>();
+  auto crashy = root->add_dependency(std::make_shared<Crashy>());
+  auto sibling = root->add_dependency(std::make_shared<Service>());
+  run(ctx, root->start());
+  run(ctx, root->wait_until_stopped());
+  EXPECT_TRUE(crashy->crashed());
+  EXPECT_TRUE(root->crashed());
+  EXPECT_TRUE(sibling->crashed());
+  EXPECT_EQ(root->crash_reason(), crashy->crash_reason());
+  EXPECT_THAT(cap.matching("Crashed"), ElementsAre("[^-Crashy]: Crashed reason="
+                                                   "(anonymous namespace)::Boom('boom')"));
+  run(ctx, root->stop());
+  EXPECT_EQ(root->state(), "crashed");
+}
+
+struct Hook : mode::SupervisorHook {
+  std::vector<Service*> woken;
+  void wakeup(Service& s) noexcept override { woken.push_back(&s); }
+};
+
+TEST_F(ServiceTest, SupervisedCrashWakesTheSupervisorOnly) {
+  auto root = std::make_shared<Service>();
+  auto child = root->add_dependency(std::make_shared<Service>());
+  auto grandchild = child->add_dependency(std::make_shared<Service>());
+  Hook hook;
+  child->set_supervisor(&hook);
+  run(ctx, root->start());
+  child->crash(std::make_exception_ptr(Boom()));
+  child->crash(std::make_exception_ptr(Boom()));
+  EXPECT_THAT(hook.woken, ElementsAre(child.get()));
+  EXPECT_TRUE(grandchild->crashed());
+  EXPECT_FALSE(root->crashed());
+  run(ctx, root->stop());
+}
+
+TEST_F(ServiceTest, StopDuringStartEndsStartEarly) {
+  struct SlowStart : Recorder {
+    using Recorder::Recorder;
+    awaitable<void> on_start() override {
+      note("on_start");
+      co_await sleep(10.0);
+    }
+  };
+  auto s = std::make_shared<SlowStart>(cap, "Slow");
+  auto child = s->add_dependency(std::make_shared<Recorder>(cap, "Child"));
+  bool started = false;
+  boost::asio::co_spawn(ctx, s->start(), [&](std::exception_ptr e) {
+    EXPECT_FALSE(e);
+    started = true;
+  });
+  mode::testing::run_until(ctx, [&] { return !cap.matching("Slow.on_start").empty(); });
+  run(ctx, s->stop());
+  mode::testing::run_until(ctx, [&] { return started; });
+  EXPECT_TRUE(cap.matching("Started.").empty());
+  EXPECT_TRUE(cap.matching("Slow.on_started").empty());
+  EXPECT_TRUE(cap.matching("Child.on_start").empty());
+  EXPECT_EQ(child->state(), "init");
+  EXPECT_EQ(s->state(), "shutdown");
+}
+
+TEST_F(ServiceTest, CallbackThrowingDuringStopCrashesButStopCompletes) {
+  struct BadStop : Recorder {
+    using Recorder::Recorder;
+    awaitable<void> on_stop() override {
+      throw Boom();
+      co_return;
+    }
+  };
+  auto root = std::make_shared<Recorder>(cap, "Root");
+  auto bad = root->add_dependency(std::make_shared<BadStop>(cap, "Bad"));
+  auto other = root->add_dependency(std::make_shared<Recorder>(cap, "Other"));
+  run(ctx, root->start());
+  run(ctx, root->stop());
+  EXPECT_TRUE(bad->crashed());
+  EXPECT_EQ(cap.matching("Bad.on_shutdown").size(), 1u);
+  EXPECT_EQ(cap.matching("Other.on_shutdown").size(), 1u);
+  EXPECT_EQ(cap.matching("Root.on_shutdown").size(), 1u);
+}
+
+TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Hangs : Service {
+    awaitable<void> on_stop() override {
+      mode::Event never;
+      for (;;) {
+        try {
+          co_await never.wait();
+        } catch (...) {  // ignores cancellation, as badly written code does
+        }
+      }
+    }
+  };
+  auto s = std::make_shared<Hangs>();
+  s->shutdown_timeout = 5.0;
+  run(ctx, s->start());
+  bool stopped = false;
+  boost::asio::co_spawn(ctx, s->stop(), [&](std::exception_ptr) { stopped = true; });
+  clock.advance(4.9, ctx);
+  EXPECT_FALSE(stopped);
+  clock.advance(0.2, ctx);
+  EXPECT_TRUE(stopped);
+  EXPECT_THAT(cap.matching("Stop did not finish"),
+              ElementsAre("[^Hangs]: Stop did not finish within 5s; still waiting for: Hangs in "
+                          "on_stop"));
+  ctx.stop();
+}
+
+TEST_F(ServiceTest, TaskIgnoringStopIsCancelledAndJoined) {
+  struct Reader : Service {
+    Reader() { task(&Reader::read, "read"); }
+    awaitable<void> read() {
+      // Blocked in a plain Asio operation that knows nothing of the service.
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1h);
+      co_await t.async_wait(mode::use_awaitable);
+    }
+  };
+  auto s = std::make_shared<Reader>();
+  run(ctx, s->start());
+  EXPECT_EQ(s->task_names(), std::vector<std::string>{"read"});
+  run(ctx, s->stop());
+  EXPECT_TRUE(s->task_names().empty());
+  EXPECT_FALSE(s->crashed());
+  EXPECT_TRUE(cap.matching("Crashed").empty());
+  EXPECT_TRUE(cap.matching("Terminating").empty());
+}
+
+TEST_F(ServiceTest, TaskCancelledWhileRunningIsLoggedNotCrashed) {
+  struct Canceller : Service {
+    Canceller() { task(&Canceller::work, "work"); }
+    awaitable<void> work() {
+      throw boost::system::system_error(boost::asio::error::operation_aborted);
+      co_return;
+    }
+  };
+  auto s = std::make_shared<Canceller>();
+  run(ctx, s->start());
+  mode::testing::run_until(ctx, [&] { return s->task_names().empty(); });
+  EXPECT_FALSE(s->crashed());
+  EXPECT_THAT(cap.matching("Terminating"),
+              ElementsAre("[^Canceller]: Terminating cancelled task: work"));
+  run(ctx, s->stop());
+}
+
+// Tasks and timers.
+
+struct Base : Service {
+  explicit Base(std::vector<std::string>& log) : log_(log) {
+    task(&Base::first, "first");
+    task(&Base::second, "second");
+  }
+  virtual awaitable<void> first() {
+    log_.push_back("Base.first");
+    co_return;
+  }
+  awaitable<void> second() {
+    log_.push_back("Base.second");
+    co_return;
+  }
+  std::vector<std::string>& log_;
+};
+
+struct Derived : Base {
+  explicit Derived(std::vector<std::string>& log) : Base(log) { task(&Derived::first, "first"); }
+  awaitable<void> first() override {
+    log_.push_back("Derived.first");
+    co_return;
+  }
+};
+
+TEST_F(ServiceTest, TasksStartInRegistrationOrderAndOverridesRunOnce) {
+  std::vector<std::string> log;
+  auto s = std::make_shared<Derived>(log);
+  run(ctx, s->start());
+  mode::testing::run_until(ctx, [&] { return log.size() == 2; });
+  EXPECT_THAT(log, ElementsAre("Derived.first", "Base.second"));
+  run(ctx, s->stop());
+}
+
+TEST_F(ServiceTest, TimerRunsOnAFixedScheduleOnTheManualClock) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Ticker : Service {
+    Ticker() {
+      timer(1.0, &Ticker::tick, "tick");
+      timer(0.5, &Ticker::atick, "atick");
+    }
+    void tick() { ++ticks; }
+    awaitable<void> atick() {
+      ++aticks;
+      co_return;
+    }
+    int ticks = 0;
+    int aticks = 0;
+  };
+  auto s = std::make_shared<Ticker>();
+  run(ctx, s->start());
+  clock.advance(0.999, ctx);
+  EXPECT_EQ(s->ticks, 0);  // first after one interval, not two
+  clock.advance(0.001, ctx);
+  EXPECT_EQ(s->ticks, 1);
+  clock.advance(9.0, ctx);
+  EXPECT_EQ(s->ticks, 10);
+  EXPECT_EQ(s->aticks, 20);
+  run(ctx, s->stop());
+  clock.advance(5.0, ctx);
+  EXPECT_EQ(s->ticks, 10);
+}
+
+TEST_F(ServiceTest, TimerThatOverrunsLogsOverlapAndSkips) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Slow : Service {
+    explicit Slow(mode::ManualClock& c) : clock(c) { timer(1.0, &Slow::tick, "tick"); }
+    awaitable<void> tick() {
+      ++ticks;
+      if (ticks == 2) co_await sleep(2.5);  // runs longer than the interval
+    }
+    mode::ManualClock& clock;
+    int ticks = 0;
+  };
+  auto s = std::make_shared<Slow>(clock);
+  run(ctx, s->start());
+  clock.advance(6.0, ctx);
+  EXPECT_THAT(cap.matching("overlapping"),
+              ElementsAre("Timer Slow.tick is overlapping (interval=1 runtime=2.5)"));
+  // Ticks at 1, 2 (runs until 4.5), then 5.5; missed ones are not fired in a burst.
+  EXPECT_EQ(s->ticks, 3);
+  run(ctx, s->stop());
+}
+
+TEST_F(ServiceTest, BadTimerIntervalIsRejected) {
+  struct Bad : Service {
+    explicit Bad(double interval) { timer(interval, &Bad::tick); }
+    void tick() {}
+  };
+  EXPECT_THROW(Bad(0.0), std::invalid_argument);
+  EXPECT_THROW(Bad(-1.0), std::invalid_argument);
+}
+
+TEST_F(ServiceTest, ItertimerYieldsSleepTimesUntilStop) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Looper : Service {
+    Looper() { task(&Looper::loop, "loop"); }
+    awaitable<void> loop() {
+      auto it = itertimer(1.0);
+      for (;;) {
+        const std::optional<double> t = co_await it.next();
+        if (!t) break;
+        slept.push_back(*t);
+      }
+      ended = true;
+    }
+    std::vector<double> slept;
+    bool ended = false;
+  };
+  auto s = std::make_shared<Looper>();
+  run(ctx, s->start());
+  clock.advance(3.0, ctx);
+  EXPECT_THAT(s->slept, ElementsAre(1.0, 1.0, 1.0));
+  run(ctx, s->stop());
+  EXPECT_TRUE(s->ended);
+}
+
+// Waiting.
+
+TEST_F(ServiceTest, SleepReturnsFalseAtOnceOnStop) {
+  struct Sleeper : Service {
+    Sleeper() { task(&Sleeper::nap, "nap"); }
+    awaitable<void> nap() {
+      const bool slept = co_await sleep(3600.0);
+      result = slept;
+    }
+    std::optional<bool> result;
+  };
+  auto s = std::make_shared<Sleeper>();
+  run(ctx, s->start());
+  const auto before = std::chrono::steady_clock::now();
+  run(ctx, s->stop());
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 30s);  // not the hour
+  EXPECT_EQ(s->result, false);
+  EXPECT_FALSE(run(ctx, s->sleep(1.0)));
+}
+
+TEST_F(ServiceTest, SleepOnTheManualClockSleepsFully) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  std::optional<bool> slept;
+  boost::asio::co_spawn(ctx, s->sleep(2.0), [&](std::exception_ptr, bool b) { slept = b; });
+  clock.advance(1.9, ctx);
+  EXPECT_FALSE(slept);
+  clock.advance(0.1, ctx);
+  EXPECT_EQ(slept, true);
+  run(ctx, s->stop());
+}
+
+TEST_F(ServiceTest, WaitOnAnEvent) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  mode::Event ev;
+  std::optional<mode::WaitResult<void>> r;
+  boost::asio::co_spawn(ctx, s->wait(ev, 5.0),
+                        [&](std::exception_ptr, mode::WaitResult<void> x) { r = x; });
+  clock.advance(1.0, ctx);
+  EXPECT_FALSE(r);
+  EXPECT_EQ(ev.waiters(), 1u);
+  ev.set();
+  ctx.restart();
+  ctx.poll();
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->done);
+  EXPECT_FALSE(r->stopped);
+  EXPECT_EQ(ev.waiters(), 0u);
+
+  // Already set: at once. Timed out: timed_out, not stopped.
+  EXPECT_TRUE(run(ctx, s->wait(ev)).done);
+  ev.clear();
+  r.reset();
+  boost::asio::co_spawn(ctx, s->wait(ev, 5.0),
+                        [&](std::exception_ptr, mode::WaitResult<void> x) { r = x; });
+  clock.advance(5.0, ctx);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(r->done);
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_FALSE(r->stopped);
+
+  // Stop: stopped.
+  r.reset();
+  boost::asio::co_spawn(ctx, s->wait(ev), [&](std::exception_ptr, mode::WaitResult<void> x) {
+    r = x;
+  });
+  ctx.poll();
+  run(ctx, s->stop());
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->stopped);
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_TRUE(run(ctx, s->wait_for_stopped(ev)));
+}
+
+awaitable<int> answer_after(boost::asio::steady_timer::duration d, int value) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+  co_await t.async_wait(mode::use_awaitable);
+  co_return value;
+}
+
+awaitable<int> fail_after(boost::asio::steady_timer::duration d) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+  co_await t.async_wait(mode::use_awaitable);
+  throw Boom();
+}
+
+TEST_F(ServiceTest, WaitOnAnAwaitable) {
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  const auto r = run(ctx, s->wait(answer_after(1ms, 42)));
+  EXPECT_EQ(r.result, 42);
+  EXPECT_FALSE(r.stopped);
+  EXPECT_FALSE(r.timed_out);
+
+  const auto slow = run(ctx, s->wait(answer_after(1h, 1), 0.01));
+  EXPECT_FALSE(slow.result);
+  EXPECT_TRUE(slow.timed_out);
+  EXPECT_FALSE(slow.stopped);
+
+  EXPECT_THROW(run(ctx, s->wait(fail_after(1ms))), Boom);
+  EXPECT_FALSE(s->crashed());  // the waiter got the error; the service did not crash
+
+  std::optional<mode::WaitResult<int>> stopped;
+  boost::asio::co_spawn(ctx, s->wait(answer_after(1h, 1)),
+                        [&](std::exception_ptr, mode::WaitResult<int> x) { stopped = x; });
+  ctx.poll();
+  run(ctx, s->stop());
+  ASSERT_TRUE(stopped);
+  EXPECT_TRUE(stopped->stopped);
+  EXPECT_TRUE(s->task_names().empty());  // the cancelled awaitable was joined
+}
+
+TEST_F(ServiceTest, WaitFirstAndWaitMany) {
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  std::vector<awaitable<int>> xs;
+  xs.push_back(answer_after(1h, 1));
+  xs.push_back(answer_after(1ms, 2));
+  const auto first = run(ctx, s->wait_first(std::move(xs)));
+  EXPECT_THAT(first.done, ElementsAre(1u));
+  EXPECT_THAT(first.results, ElementsAre(2));
+  mode::testing::run_until(ctx, [&] { return s->task_names().empty(); });  // loser cancelled
+
+  std::vector<awaitable<int>> all;
+  all.push_back(answer_after(2ms, 1));
+  all.push_back(answer_after(1ms, 2));
+  const auto many = run(ctx, s->wait_many(std::move(all)));
+  ASSERT_TRUE(many.result);
+  EXPECT_THAT(*many.result, ElementsAre(1, 2));
+
+  std::vector<awaitable<int>> slow;
+  slow.push_back(answer_after(1ms, 1));
+  slow.push_back(answer_after(1h, 2));
+  const auto timed = run(ctx, s->wait_many(std::move(slow), 0.02));
+  EXPECT_FALSE(timed.result);
+  EXPECT_TRUE(timed.timed_out);
+  run(ctx, s->stop());
+  EXPECT_TRUE(run(ctx, s->wait_first(std::vector<awaitable<int>>{})).stopped);
+}
+
+TEST_F(ServiceTest, WaitForStoppedAndWaitUntilStopped) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  std::optional<bool> by_timeout;
+  boost::asio::co_spawn(ctx, s->wait_for_stopped(1.0),
+                        [&](std::exception_ptr, bool b) { by_timeout = b; });
+  clock.advance(1.0, ctx);
+  EXPECT_EQ(by_timeout, false);
+  bool until = false;
+  boost::asio::co_spawn(ctx, s->wait_until_stopped(), [&](std::exception_ptr) { until = true; });
+  ctx.poll();
+  EXPECT_FALSE(until);
+  run(ctx, s->stop());
+  EXPECT_TRUE(until);
+  EXPECT_TRUE(run(ctx, s->wait_for_stopped(std::nullopt)));
+}
+
+TEST_F(ServiceTest, CrashWakesSleepers) {
+  struct Sleeper : Service {
+    Sleeper() { task(&Sleeper::nap, "nap"); }
+    awaitable<void> nap() {
+      const bool slept = co_await sleep(3600.0);
+      result = slept;
+    }
+    std::optional<bool> result;
+  };
+  auto s = std::make_shared<Sleeper>();
+  run(ctx, s->start());
+  s->crash(std::make_exception_ptr(Boom()));
+  mode::testing::run_until(ctx, [&] { return s->result.has_value(); });
+  EXPECT_EQ(s->result, false);
+  run(ctx, s->stop());
+}
+
+// Children.
+
+TEST_F(ServiceTest, RuntimeDependencyStartsNowAndRemoveStopsIt) {
+  auto root = std::make_shared<Service>();
+  auto before = std::make_shared<Service>();
+  run(ctx, root->add_runtime_dependency(before));
+  EXPECT_EQ(before->state(), "init");  // root is not running: only added
+  run(ctx, root->start());
+  EXPECT_EQ(before->state(), "running");
+  auto late = run(ctx, root->add_runtime_dependency(std::make_shared<Service>()));
+  EXPECT_EQ(late->state(), "running");
+  EXPECT_EQ(late->beacon().depth(), 2u);
+  run(ctx, root->remove_dependency(late));
+  EXPECT_EQ(late->state(), "shutdown");
+  EXPECT_EQ(root->dependencies().size(), 1u);
+  EXPECT_EQ(late->beacon().depth(), 1u);
+  EXPECT_THROW(run(ctx, root->remove_dependency(late)), std::invalid_argument);
+  run(ctx, root->stop());
+}
+
+TEST_F(ServiceTest, BadDependenciesAreRejected) {
+  auto a = std::make_shared<Service>();
+  auto b = a->add_dependency(std::make_shared<Service>());
+  EXPECT_THROW(a->add_dependency(std::shared_ptr<Service>()), std::invalid_argument);
+  EXPECT_THROW(a->add_dependency(a), std::invalid_argument);
+  EXPECT_THROW(b->add_dependency(a), std::invalid_argument);
+  a->add_dependency(b);
+  EXPECT_EQ(a->dependencies().size(), 1u);
+}
+
+TEST_F(ServiceTest, InitDependenciesAreAddedAtFirstStartOnly) {
+  struct Parent : Service {
+    std::vector<ServicePtr> on_init_dependencies() override {
+      ++calls;
+      return {std::make_shared<Service>()};
+    }
+    int calls = 0;
+  };
+  auto p = std::make_shared<Parent>();
+  run(ctx, p->start());
+  ASSERT_EQ(p->dependencies().size(), 1u);
+  EXPECT_EQ(p->dependencies()[0]->state(), "running");
+  run(ctx, p->restart());
+  EXPECT_EQ(p->calls, 1);
+  EXPECT_EQ(p->dependencies().size(), 1u);
+  run(ctx, p->stop());
+}
+
+TEST_F(ServiceTest, JoinServicesStartsThenStopsInReverse) {
+  auto owner = std::make_shared<Recorder>(cap, "Owner");
+  run(ctx, owner->start());
+  cap.clear();
+  auto x = std::make_shared<Recorder>(cap, "X");
+  auto y = std::make_shared<Recorder>(cap, "Y");
+  run(ctx, owner->join_services({x, y}));
+  EXPECT_THAT(cap.matching(".on_st"), ElementsAre("X.on_start", "X.on_started", "Y.on_start",
+                                                  "Y.on_started", "Y.on_stop", "X.on_stop"));
+  run(ctx, owner->stop());
+}
+
+TEST_F(ServiceTest, CallsFromAnotherExecutorAreRejected) {
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  boost::asio::io_context other;
+  EXPECT_THROW(run(other, s->stop()), std::invalid_argument);
+  run(ctx, s->stop());
+}
+
+// Futures, contexts, from_awaitable, diag.
+
+TEST_F(ServiceTest, ContextsExitInReverseOrderSyncFirst) {
+  struct Sync {
+    std::vector<std::string>* log;
+    std::string name;
+    void enter() { log->push_back("enter " + name); }
+    void exit() { log->push_back("exit " + name); }
+  };
+  struct Async {
+    std::vector<std::string>* log;
+    std::string name;
+    awaitable<void> enter() {
+      log->push_back("enter " + name);
+      co_return;
+    }
+    awaitable<void> exit() {
+      log->push_back("exit " + name);
+      co_return;
+    }
+  };
+  std::vector<std::string> log;
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  s->add_context(Sync{&log, "s1"});
+  s->add_context(Sync{&log, "s2"});
+  run(ctx, s->add_async_context(Async{&log, "a1"}));
+  run(ctx, s->add_async_context(Async{&log, "a2"}));
+  run(ctx, s->stop());
+  EXPECT_THAT(log, ElementsAre("enter s1", "enter s2", "enter a1", "enter a2", "exit s2",
+                               "exit s1", "exit a2", "exit a1"));
+}
+
+awaitable<void> count_until_cancelled(int* n) {
+  for (;;) {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1ms);
+    co_await t.async_wait(mode::use_awaitable);
+    ++*n;
+  }
+}
+
+awaitable<void> throw_soon() {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1ms);
+  co_await t.async_wait(mode::use_awaitable);
+  throw Boom();
+}
+
+TEST_F(ServiceTest, AddFutureNeedsAnExecutorIsJoinedAndCrashesOnError) {
+  auto s = std::make_shared<Service>();
+  EXPECT_THROW(s->add_future(throw_soon()), std::logic_error);
+  run(ctx, s->start());
+  int n = 0;
+  s->add_future(count_until_cancelled(&n), "counter");
+  s->add_future(throw_soon(), "thrower");
+  run(ctx, s->wait_until_stopped());
+  EXPECT_TRUE(s->crashed());
+  run(ctx, s->stop());
+  EXPECT_TRUE(s->task_names().empty());
+}
+
+TEST_F(ServiceTest, FromAwaitableRunsUntilStopped) {
+  int n = 0;
+  auto s = Service::from_awaitable(count_until_cancelled(&n), "counter");
+  EXPECT_EQ(s->label(), "counter");
+  run(ctx, s->start());
+  mode::testing::run_until(ctx, [&] { return n >= 2; });
+  run(ctx, s->stop());
+  const int at_stop = n;
+  ctx.restart();
+  ctx.run_for(5ms);
+  EXPECT_EQ(n, at_stop);
+  EXPECT_FALSE(s->crashed());
+
+  auto failing = Service::from_awaitable(throw_soon(), "failing");
+  run(ctx, failing->start());
+  run(ctx, failing->wait_until_stopped());
+  EXPECT_TRUE(failing->crashed());
+  run(ctx, failing->stop());
+}
+
+TEST_F(ServiceTest, DiagFlagsAndTransitions) {
+  auto s = std::make_shared<Service>();
+  s->diag.set_flag("FLUSHING");
+  EXPECT_TRUE(s->diag.has_flag("FLUSHING"));
+  EXPECT_EQ(s->diag.last_transition().count("FLUSHING"), 1u);
+  s->diag.unset_flag("FLUSHING");
+  EXPECT_TRUE(s->diag.flags().empty());
+  EXPECT_EQ(s->diag.last_transition().count("FLUSHING"), 1u);
+  const int v = run(ctx, s->diag.transition_with("WORKING", answer_after(1ms, 7)));
+  EXPECT_EQ(v, 7);
+  EXPECT_FALSE(s->diag.has_flag("WORKING"));
+  EXPECT_THROW(run(ctx, s->diag.transition_with("FAILING", fail_after(1ms))), Boom);
+  EXPECT_FALSE(s->diag.has_flag("FAILING"));
+}
+
+TEST_F(ServiceTest, LogHelpersUseThePrefixAndLevels) {
+  auto root = std::make_shared<Service>();
+  auto child = root->add_dependency(std::make_shared<Service>());
+  child->log.info("served {} requests", 3);
+  child->log.warn("careful");
+  child->log.crit("bad {}", "news");
+  try {
+    throw Boom();
+  } catch (...) {
+    child->log.exception("while serving");
+  }
+  EXPECT_THAT(cap.lines(),
+              ElementsAre("[^-Service]: served 3 requests", "[^-Service]: careful",
+                          "[^-Service]: bad news",
+                          "[^-Service]: while serving: (anonymous namespace)::Boom('boom')"));
+}
+
+TEST_F(ServiceTest, GraphOfARunningTreeShowsEveryService) {
+  Tree t(cap);
+  run(ctx, t.root->start());
+  std::ostringstream dot;
+  t.root->beacon().as_graph().to_dot(dot);
+  const std::string out = dot.str();
+  EXPECT_NE(out.find("\"Root\" -> \"A\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"Root\" -> \"B\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"B\" -> \"C\""), std::string::npos) << out;
+  EXPECT_EQ(t.c->beacon().path(), "Root/B/C");
+  run(ctx, t.root->stop());
+}
+
+}  // namespace
