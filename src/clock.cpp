@@ -1,6 +1,5 @@
 // Steady and manual clocks, and choosing the clock of a loop.
 #include <mode/clock.hpp>
-
 #include <mode/detail/wait_op.hpp>
 
 #include <algorithm>

@@ -1,11 +1,11 @@
 // Service: lifecycle, children, tasks, waits and crash handling.
 #include <mode/service.hpp>
+#include <mode/utils/objects.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
-#include <mode/utils/objects.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -15,8 +15,8 @@
 
 namespace mode {
 
-using detail::Wake;
 using detail::WaitOp;
+using detail::Wake;
 
 namespace detail {
 
@@ -75,10 +75,8 @@ Service::~Service() {
     } catch (...) {
     }
   }
+  // Children's parent links are weak: they clear themselves when this node goes.
   beacon_->detach();
-  for (const ServicePtr& child : children_) {
-    if (child->beacon_->parent() == beacon_) child->beacon_->detach();
-  }
 }
 
 std::string_view Service::state() const noexcept {
@@ -390,8 +388,8 @@ void Service::add_child(const ServicePtr& s) {
     throw std::invalid_argument(fmt::format("{}: a service cannot depend on itself", label()));
   for (auto n = beacon_; n; n = n->parent()) {
     if (n->data() == s.get()) {
-      throw std::invalid_argument(fmt::format("{}: adding {} as a dependency makes a cycle",
-                                              label(), s->label()));
+      throw std::invalid_argument(
+          fmt::format("{}: adding {} as a dependency makes a cycle", label(), s->label()));
     }
   }
   if (std::find(children_.begin(), children_.end(), s) != children_.end()) return;
@@ -406,8 +404,9 @@ awaitable<void> Service::start_runtime_child(ServicePtr s) {
 awaitable<void> Service::remove_dependency(ServicePtr s) {
   auto it = std::find(children_.begin(), children_.end(), s);
   if (it == children_.end()) {
-    throw std::invalid_argument(fmt::format("{}: remove_dependency of {}, which is not a dependency",
-                                            label(), s ? s->label() : std::string("null")));
+    throw std::invalid_argument(
+        fmt::format("{}: remove_dependency of {}, which is not a dependency", label(),
+                    s ? s->label() : std::string("null")));
   }
   co_await s->stop();
   std::erase(children_, s);
@@ -439,7 +438,8 @@ void Service::check_interval(Seconds interval) {
 void Service::register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name) {
   for (const TaskSpec& spec : task_specs_)
     if (spec.fn == fn) return;  // the same virtual member, registered again by a subclass
-  if (name.empty()) name = fmt::format("{}#{}", interval > 0 ? "timer" : "task", task_specs_.size());
+  if (name.empty())
+    name = fmt::format("{}#{}", interval > 0 ? "timer" : "task", task_specs_.size());
   task_specs_.push_back(TaskSpec{fn, interval, std::move(name)});
 }
 
@@ -451,8 +451,8 @@ void Service::add_future(awaitable<void> a, std::string name) {
   spawn(std::move(a), std::move(name), nullptr, 0);
 }
 
-void Service::spawn(awaitable<void> body, std::string name,
-                    std::shared_ptr<detail::RaceState> race, std::size_t index) {
+void Service::spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
+                    std::size_t index) {
   Task& t = tasks_.emplace_back();
   t.name = std::move(name);
   if (race) race->signals[index] = &t.signal;
@@ -525,7 +525,8 @@ awaitable<Wake> Service::wait_op(WaitOp& op, std::optional<Seconds> timeout) {
   if (!executor_) executor_ = co_await asio::this_coro::executor;
   if (should_stop()) co_return Wake::stopped;
   stop_waiters_.push_back(op.stop_link);
-  if (timeout) op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
+  if (timeout)
+    op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
   co_return co_await op.wait();
 }
 
@@ -583,8 +584,7 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
   state->done.assign(items.size(), 0);
   state->signals.assign(items.size(), nullptr);
   state->remaining = all ? items.size() : 1;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    spawn(std::move(items[i]), "wait", state, i);
+  for (std::size_t i = 0; i < items.size(); ++i) spawn(std::move(items[i]), "wait", state, i);
   WaitOp op;
   state->op = &op;
   const Wake why = co_await wait_op(op, timeout);

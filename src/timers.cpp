@@ -1,6 +1,5 @@
 // Timer: Mode's drift arithmetic and log lines.
 #include <mode/timers.hpp>
-
 #include <mode/utils/logging.hpp>
 
 #include <algorithm>
@@ -75,8 +74,7 @@ void Timer::log_drift(spdlog::logger& log, const std::string& name, double drift
              std::abs(drift), ran, slept);
 }
 
-void Timer::log_overlap(spdlog::logger& log, const std::string& name, double interval,
-                        double ran) {
+void Timer::log_overlap(spdlog::logger& log, const std::string& name, double interval, double ran) {
   log.warn("Timer {} is overlapping (interval={} runtime={})", name, interval, ran);
 }
 

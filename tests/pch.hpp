@@ -1,6 +1,6 @@
-// Precompiled header of the test groups (it speeds the build; each test still includes what it uses).
+// Precompiled header of the test groups (it speeds the build; each test still includes what it
+// uses).
 #pragma once
+#include <boost/asio.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <boost/asio.hpp>

@@ -1,13 +1,14 @@
 // Clocks behind every mode deadline: the steady clock, or a manual clock that tests advance.
 #pragma once
 
-#include <boost/asio/execution_context.hpp>
-#include <boost/asio/io_context.hpp>
-#include <chrono>
-#include <vector>
-
 #include <mode/awaitable.hpp>
 #include <mode/utils/times.hpp>
+
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <vector>
 
 namespace mode {
 

@@ -1,13 +1,13 @@
 // mode::Diag: a service's diagnostic flags and when each last changed (Mode's ServiceDiag).
 #pragma once
 
+#include <mode/awaitable.hpp>
+#include <mode/clock.hpp>
+
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
-
-#include <mode/awaitable.hpp>
-#include <mode/clock.hpp>
 
 namespace mode {
 

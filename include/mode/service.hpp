@@ -2,9 +2,20 @@
 // background tasks and timers, and waits that end when the service stops.
 #pragma once
 
+#include <mode/awaitable.hpp>
+#include <mode/clock.hpp>
+#include <mode/detail/wait_op.hpp>
+#include <mode/diag.hpp>
+#include <mode/timers.hpp>
+#include <mode/utils/locks.hpp>
+#include <mode/utils/logging.hpp>
+#include <mode/utils/times.hpp>
+#include <mode/utils/trees.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
+
 #include <concepts>
 #include <cstdint>
 #include <exception>
@@ -17,16 +28,6 @@
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <mode/awaitable.hpp>
-#include <mode/clock.hpp>
-#include <mode/detail/wait_op.hpp>
-#include <mode/diag.hpp>
-#include <mode/timers.hpp>
-#include <mode/utils/locks.hpp>
-#include <mode/utils/logging.hpp>
-#include <mode/utils/times.hpp>
-#include <mode/utils/trees.hpp>
 
 namespace mode {
 
@@ -381,9 +382,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   mutable std::shared_ptr<spdlog::logger> logger_;
   std::exception_ptr crash_reason_;
   SupervisorHook* supervisor_ = nullptr;
-  detail::WaitList stop_waiters_;    // woken by stop and crash
-  detail::WaitList tasks_joined_;    // woken when the last task ends
-  detail::WaitList stop_finished_;   // woken when stop completes
+  detail::WaitList stop_waiters_;   // woken by stop and crash
+  detail::WaitList tasks_joined_;   // woken when the last task ends
+  detail::WaitList stop_finished_;  // woken when stop completes
   Event shutdown_;
   const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs
   std::uint32_t restart_count_ = 0;

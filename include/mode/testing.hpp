@@ -1,8 +1,12 @@
 // Helpers for testing services: run a coroutine on a loop with a deadline, capture log lines.
 #pragma once
 
+#include <mode/awaitable.hpp>
+#include <mode/utils/logging.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+
 #include <chrono>
 #include <exception>
 #include <memory>
@@ -11,9 +15,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <mode/awaitable.hpp>
-#include <mode/utils/logging.hpp>
 
 namespace mode::testing {
 
@@ -47,7 +48,8 @@ T run(asio::io_context& ctx, awaitable<T> body,
       if (!e) result.emplace(std::move(value)...);
     }
   });
-  run_until(ctx, [&] { return finished; }, deadline);
+  run_until(
+      ctx, [&] { return finished; }, deadline);
   if (error) std::rethrow_exception(error);
   if constexpr (!std::is_void_v<T>) return std::move(*result);
 }

@@ -1,14 +1,14 @@
 // mode::Timer: Mode's drift-correcting interval generator, behind Service::itertimer and timer().
 #pragma once
 
+#include <mode/clock.hpp>
+#include <mode/utils/times.hpp>
+
 #include <spdlog/logger.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <mode/clock.hpp>
-#include <mode/utils/times.hpp>
 
 namespace mode {
 

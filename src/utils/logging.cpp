@@ -1,7 +1,7 @@
 // Named loggers, level names, CompositeLogger.
 #include <mode/utils/logging.hpp>
-
 #include <mode/utils/objects.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -34,11 +34,11 @@ LogLevel level_number(std::string_view name) {
     LogLevel level;
   };
   static constexpr Entry table[] = {
-      {"debug", LogLevel::debug},   {"10", LogLevel::debug},      {"info", LogLevel::info},
-      {"20", LogLevel::info},       {"warn", LogLevel::warn},     {"warning", LogLevel::warn},
-      {"30", LogLevel::warn},       {"error", LogLevel::err},     {"40", LogLevel::err},
+      {"debug", LogLevel::debug},   {"10", LogLevel::debug},          {"info", LogLevel::info},
+      {"20", LogLevel::info},       {"warn", LogLevel::warn},         {"warning", LogLevel::warn},
+      {"30", LogLevel::warn},       {"error", LogLevel::err},         {"40", LogLevel::err},
       {"crit", LogLevel::critical}, {"critical", LogLevel::critical}, {"fatal", LogLevel::critical},
-      {"50", LogLevel::critical},   {"trace", LogLevel::trace},   {"off", LogLevel::off},
+      {"50", LogLevel::critical},   {"trace", LogLevel::trace},       {"off", LogLevel::off},
   };
   for (const Entry& e : table)
     if (e.name == lower) return e.level;
@@ -48,13 +48,20 @@ LogLevel level_number(std::string_view name) {
 
 std::string_view level_name(LogLevel level) noexcept {
   switch (level) {
-    case LogLevel::trace: return "TRACE";
-    case LogLevel::debug: return "DEBUG";
-    case LogLevel::info: return "INFO";
-    case LogLevel::warn: return "WARNING";
-    case LogLevel::err: return "ERROR";
-    case LogLevel::critical: return "CRITICAL";
-    default: return "NOTSET";
+    case LogLevel::trace:
+      return "TRACE";
+    case LogLevel::debug:
+      return "DEBUG";
+    case LogLevel::info:
+      return "INFO";
+    case LogLevel::warn:
+      return "WARNING";
+    case LogLevel::err:
+      return "ERROR";
+    case LogLevel::critical:
+      return "CRITICAL";
+    default:
+      return "NOTSET";
   }
 }
 

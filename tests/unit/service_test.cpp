@@ -1,12 +1,11 @@
 // Tests of mode::Service: the manual's ordering tables, crash paths, waits, children, contexts.
 #include <mode/service.hpp>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <mode/testing.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -78,14 +77,14 @@ class ServiceTest : public ::testing::Test {
 TEST_F(ServiceTest, StartOrderFollowsTheManual) {
   Tree t(cap);
   run(ctx, t.root->start());
-  EXPECT_THAT(cap.lines(),
-              ElementsAre("Root.on_init", "Root.on_first_start", "[^Root]: Starting...",
-                          "Root.on_start", "B.on_init", "B.on_first_start", "[^-B]: Starting...",
-                          "B.on_start", "C.on_init", "C.on_first_start", "[^--C]: Starting...",
-                          "C.on_start", "[^--C]: Started.", "C.on_started", "[^-B]: Started.",
-                          "B.on_started", "A.on_init", "A.on_first_start", "[^-A]: Starting...",
-                          "A.on_start", "[^-A]: Started.", "A.on_started", "[^Root]: Started.",
-                          "Root.on_started"));
+  EXPECT_THAT(
+      cap.lines(),
+      ElementsAre("Root.on_init", "Root.on_first_start", "[^Root]: Starting...", "Root.on_start",
+                  "B.on_init", "B.on_first_start", "[^-B]: Starting...", "B.on_start", "C.on_init",
+                  "C.on_first_start", "[^--C]: Starting...", "C.on_start", "[^--C]: Started.",
+                  "C.on_started", "[^-B]: Started.", "B.on_started", "A.on_init",
+                  "A.on_first_start", "[^-A]: Starting...", "A.on_start", "[^-A]: Started.",
+                  "A.on_started", "[^Root]: Started.", "Root.on_started"));
   EXPECT_EQ(t.root->state(), "running");
   EXPECT_EQ(t.c->state(), "running");
   run(ctx, t.root->stop());
@@ -96,17 +95,34 @@ TEST_F(ServiceTest, StopOrderFollowsTheManual) {
   run(ctx, t.root->start());
   cap.clear();
   run(ctx, t.root->stop());
-  const std::vector<std::string> expected = {
-      "[^Root]: Stopping...",     "Root.on_stop",          "[^-A]: Stopping...",
-      "A.on_stop",                "[^-A]: Shutting down...", "[^-A]: Shutting down now",
-      "A.on_shutdown",            "[^-A]: Shutdown complete!", "[^-A]: -Stopped!",
-      "[^-B]: Stopping...",       "B.on_stop",             "[^--C]: Stopping...",
-      "C.on_stop",                "[^--C]: Shutting down...", "[^--C]: Shutting down now",
-      "C.on_shutdown",            "[^--C]: Shutdown complete!", "[^--C]: -Stopped!",
-      "[^-B]: Shutting down...",  "[^-B]: Shutting down now", "B.on_shutdown",
-      "[^-B]: Shutdown complete!", "[^-B]: -Stopped!",     "[^Root]: Shutting down...",
-      "[^Root]: Shutting down now", "Root.on_shutdown",    "[^Root]: Shutdown complete!",
-      "[^Root]: -Stopped!"};
+  const std::vector<std::string> expected = {"[^Root]: Stopping...",
+                                             "Root.on_stop",
+                                             "[^-A]: Stopping...",
+                                             "A.on_stop",
+                                             "[^-A]: Shutting down...",
+                                             "[^-A]: Shutting down now",
+                                             "A.on_shutdown",
+                                             "[^-A]: Shutdown complete!",
+                                             "[^-A]: -Stopped!",
+                                             "[^-B]: Stopping...",
+                                             "B.on_stop",
+                                             "[^--C]: Stopping...",
+                                             "C.on_stop",
+                                             "[^--C]: Shutting down...",
+                                             "[^--C]: Shutting down now",
+                                             "C.on_shutdown",
+                                             "[^--C]: Shutdown complete!",
+                                             "[^--C]: -Stopped!",
+                                             "[^-B]: Shutting down...",
+                                             "[^-B]: Shutting down now",
+                                             "B.on_shutdown",
+                                             "[^-B]: Shutdown complete!",
+                                             "[^-B]: -Stopped!",
+                                             "[^Root]: Shutting down...",
+                                             "[^Root]: Shutting down now",
+                                             "Root.on_shutdown",
+                                             "[^Root]: Shutdown complete!",
+                                             "[^Root]: -Stopped!"};
   EXPECT_THAT(cap.lines(), ElementsAreArray(expected));
   EXPECT_EQ(t.root->state(), "shutdown");
   EXPECT_EQ(t.c->state(), "shutdown");
@@ -118,13 +134,12 @@ TEST_F(ServiceTest, RestartOrderFollowsTheManual) {
   run(ctx, t.root->stop());
   cap.clear();
   run(ctx, t.root->restart());
-  EXPECT_THAT(cap.lines(),
-              ElementsAre("Root.on_init", "Root.on_restart", "[^Root]: Starting...",
-                          "Root.on_start", "[^-B]: Starting...", "B.on_start",
-                          "[^--C]: Starting...", "C.on_start", "[^--C]: Started.", "C.on_started",
-                          "[^-B]: Started.", "B.on_started", "[^-A]: Starting...", "A.on_start",
-                          "[^-A]: Started.", "A.on_started", "[^Root]: Started.",
-                          "Root.on_started"));
+  EXPECT_THAT(cap.lines(), ElementsAre("Root.on_init", "Root.on_restart", "[^Root]: Starting...",
+                                       "Root.on_start", "[^-B]: Starting...", "B.on_start",
+                                       "[^--C]: Starting...", "C.on_start", "[^--C]: Started.",
+                                       "C.on_started", "[^-B]: Started.", "B.on_started",
+                                       "[^-A]: Starting...", "A.on_start", "[^-A]: Started.",
+                                       "A.on_started", "[^Root]: Started.", "Root.on_started"));
   EXPECT_EQ(t.root->restart_count(), 1u);
   EXPECT_EQ(t.c->restart_count(), 1u);
   run(ctx, t.root->stop());
@@ -587,9 +602,8 @@ TEST_F(ServiceTest, WaitOnAnEvent) {
 
   // Stop: stopped.
   r.reset();
-  boost::asio::co_spawn(ctx, s->wait(ev), [&](std::exception_ptr, mode::WaitResult<void> x) {
-    r = x;
-  });
+  boost::asio::co_spawn(ctx, s->wait(ev),
+                        [&](std::exception_ptr, mode::WaitResult<void> x) { r = x; });
   ctx.poll();
   run(ctx, s->stop());
   ASSERT_TRUE(r);
@@ -797,8 +811,8 @@ TEST_F(ServiceTest, ContextsExitInReverseOrderSyncFirst) {
   run(ctx, s->add_async_context(Async{&log, "a1"}));
   run(ctx, s->add_async_context(Async{&log, "a2"}));
   run(ctx, s->stop());
-  EXPECT_THAT(log, ElementsAre("enter s1", "enter s2", "enter a1", "enter a2", "exit s2",
-                               "exit s1", "exit a2", "exit a1"));
+  EXPECT_THAT(log, ElementsAre("enter s1", "enter s2", "enter a1", "enter a2", "exit s2", "exit s1",
+                               "exit a2", "exit a1"));
 }
 
 awaitable<void> count_until_cancelled(int* n) {
@@ -874,10 +888,10 @@ TEST_F(ServiceTest, LogHelpersUseThePrefixAndLevels) {
   } catch (...) {
     child->log.exception("while serving");
   }
-  EXPECT_THAT(cap.lines(),
-              ElementsAre("[^-Service]: served 3 requests", "[^-Service]: careful",
-                          "[^-Service]: bad news",
-                          "[^-Service]: while serving: (anonymous namespace)::Boom('boom')"));
+  EXPECT_THAT(
+      cap.lines(),
+      ElementsAre("[^-Service]: served 3 requests", "[^-Service]: careful", "[^-Service]: bad news",
+                  "[^-Service]: while serving: (anonymous namespace)::Boom('boom')"));
 }
 
 TEST_F(ServiceTest, GraphOfARunningTreeShowsEveryService) {

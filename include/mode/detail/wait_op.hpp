@@ -2,15 +2,16 @@
 // coalescing timer queue that wakes them.
 #pragma once
 
+#include <mode/awaitable.hpp>
+#include <mode/clock.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <mode/awaitable.hpp>
-#include <mode/clock.hpp>
 
 namespace mode::detail {
 
