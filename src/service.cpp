@@ -97,7 +97,13 @@ std::string Service::logger_name() const {
 }
 
 spdlog::logger& Service::logger() const {
-  if (!logger_) logger_ = get_logger(logger_name());
+  if (!logger_) {
+    // logger_name() is a property of the class: look it up once per class, not per instance.
+    thread_local std::unordered_map<std::type_index, std::shared_ptr<spdlog::logger>> by_class;
+    auto [it, inserted] = by_class.try_emplace(std::type_index(typeid(*this)));
+    if (inserted) it->second = get_logger(logger_name());
+    logger_ = it->second;
+  }
   return *logger_;
 }
 

@@ -48,7 +48,9 @@ TimerQueue& TimerQueue::of(const asio::any_io_executor& ex) {
 }
 
 void TimerQueue::shutdown() {
-  if (timer_) timer_->cancel();
+  // The timer's own service may be destroyed before this one: let go of the timer now.
+  timer_.reset();
+  armed_at_.reset();
   // Entries belong to coroutine frames that the loop is about to destroy; forget them.
   for (TimerEntry* e : heap_) e->heap_index_ = TimerEntry::npos;
   heap_.clear();

@@ -353,12 +353,13 @@ TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
   mode::use_clock(ctx, clock);
   struct Hangs : Service {
     awaitable<void> on_stop() override {
-      mode::Event never;
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 1h);
       for (;;) {
         try {
-          co_await never.wait();
+          co_await t.async_wait(mode::use_awaitable);
         } catch (...) {  // ignores cancellation, as badly written code does
         }
+        co_await boost::asio::this_coro::reset_cancellation_state();
       }
     }
   };
@@ -375,6 +376,45 @@ TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
               ElementsAre("[^Hangs]: Stop did not finish within 5s; still waiting for: Hangs in "
                           "on_stop"));
   ctx.stop();
+}
+
+TEST_F(ServiceTest, WaitForShutdownWaitsForTheFlag) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Flusher : Service {
+    Flusher() {
+      wait_for_shutdown = true;
+      task(&Flusher::run, "run");
+    }
+    awaitable<void> run() {
+      co_await wait_until_stopped();
+      set_shutdown();  // e.g. after flushing what was buffered
+    }
+  };
+  auto quick = std::make_shared<Flusher>();
+  run(ctx, quick->start());
+  run(ctx, quick->stop());
+  EXPECT_EQ(quick->state(), "shutdown");
+  EXPECT_THAT(cap.matching("Waiting for shutdown"),
+              ElementsAre("[^Flusher]: Waiting for shutdown"));
+
+  // A flag that never comes: stop gives up after shutdown_timeout and says so.
+  struct Never : Service {
+    Never() {
+      wait_for_shutdown = true;
+      shutdown_timeout = 3.0;
+    }
+  };
+  auto never = std::make_shared<Never>();
+  run(ctx, never->start());
+  bool stopped = false;
+  boost::asio::co_spawn(ctx, never->stop(), [&](std::exception_ptr) { stopped = true; });
+  clock.advance(2.9, ctx);
+  EXPECT_FALSE(stopped);
+  clock.advance(0.1, ctx);
+  EXPECT_TRUE(stopped);
+  EXPECT_THAT(cap.matching("Shutdown flag"),
+              ElementsAre("[^Never]: Shutdown flag not set within 3s"));
 }
 
 TEST_F(ServiceTest, TaskIgnoringStopIsCancelledAndJoined) {
