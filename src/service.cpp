@@ -173,13 +173,14 @@ awaitable<void> Service::start_body() {
   }
   // Index, not iterator: a child's start may add children to this service.
   for (std::size_t i = 0; i < children_.size(); ++i) {
-    const ServicePtr child = children_[i];
-    co_await child->maybe_start();
+    co_await start_dependency(children_[i]);
     if (should_stop()) co_return;
   }
   log.debug("Started.");
   co_await on_started();
 }
+
+awaitable<void> Service::start_dependency(ServicePtr child) { co_await child->maybe_start(); }
 
 awaitable<bool> Service::maybe_start() {
   if (started_) co_return false;
@@ -255,6 +256,7 @@ awaitable<void> Service::stop_body() {
   stopped_ = true;
   stop_finished_.fire_all(Wake::done);
   log.log(mundane_level, "-Stopped!");
+  if (supervisor_ != nullptr) supervisor_->wakeup(*this);
 }
 
 awaitable<void> Service::stop_child(ServicePtr child) {
@@ -355,19 +357,27 @@ void Service::set_shutdown() noexcept { shutdown_.set(); }
 void Service::crash(std::exception_ptr reason) noexcept {
   if (crashed_) return;
   log.error("Crashed reason={}", exception_repr(reason));
-  if (supervisor_ == nullptr) {
-    // No supervisor: the crash goes up the tree (Mode's "poison pill").
-    std::unordered_set<const Node<Service*>*> seen{beacon_.get()};
-    for (auto n = beacon_->parent(); n; n = n->parent()) {
-      if (!seen.insert(n.get()).second) {
-        log.warning("Recursive loop in beacon: {}", n->path());
-        break;
-      }
-      if (Service* s = n->data()) s->mark_crashed(reason);
+  mark_crashed(reason);
+  if (supervisor_ != nullptr) {
+    supervisor_->wakeup(*this);
+    return;
+  }
+  // No supervisor: the crash goes up the tree (Mode's "poison pill"), up to the first
+  // ancestor that has a supervisor, which is told.
+  std::unordered_set<const Node<Service*>*> seen{beacon_.get()};
+  for (auto n = beacon_->parent(); n; n = n->parent()) {
+    if (!seen.insert(n.get()).second) {
+      log.warning("Recursive loop in beacon: {}", n->path());
+      break;
+    }
+    Service* s = n->data();
+    if (s == nullptr) continue;
+    s->mark_crashed(reason);
+    if (s->supervisor_ != nullptr) {
+      s->supervisor_->wakeup(*s);
+      break;
     }
   }
-  mark_crashed(reason);
-  if (supervisor_ != nullptr) supervisor_->wakeup(*this);
 }
 
 void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
@@ -404,7 +414,29 @@ void Service::add_child(const ServicePtr& s) {
 }
 
 awaitable<void> Service::start_runtime_child(ServicePtr s) {
-  if (started_ && !should_stop()) co_await s->maybe_start();
+  if (started_ && !should_stop()) co_await start_dependency(s);
+}
+
+void Service::replace_dependency(const ServicePtr& old, const ServicePtr& replacement) {
+  auto it = std::find(children_.begin(), children_.end(), old);
+  if (it == children_.end()) {
+    throw std::invalid_argument(
+        fmt::format("{}: replace_dependency of {}, which is not a dependency", label(),
+                    old ? old->label() : std::string("null")));
+  }
+  if (std::find(children_.begin(), children_.end(), replacement) != children_.end()) {
+    throw std::invalid_argument(
+        fmt::format("{}: {} is already a dependency", label(), replacement->label()));
+  }
+  add_child(replacement);  // validates, and appends: move it into the old one's place
+  children_.pop_back();
+  it = std::find(children_.begin(), children_.end(), old);
+  *it = replacement;
+  old->beacon_->detach();
+}
+
+void Service::discard_dependency(const ServicePtr& s) noexcept {
+  if (std::erase(children_, s) > 0) s->beacon_->detach();
 }
 
 awaitable<void> Service::remove_dependency(ServicePtr s) {
@@ -415,8 +447,7 @@ awaitable<void> Service::remove_dependency(ServicePtr s) {
                     s ? s->label() : std::string("null")));
   }
   co_await s->stop();
-  std::erase(children_, s);
-  s->beacon_->detach();
+  discard_dependency(s);
 }
 
 awaitable<void> Service::join_services(std::vector<ServicePtr> services) {

@@ -61,10 +61,10 @@ struct WaitFirstResult {
   bool timed_out = false;
 };
 
-/// Told when a service it supervises crashes (implemented by the supervisors).
+/// Told when a service it supervises crashes or stops (implemented by the supervisors).
 class SupervisorHook {
  public:
-  virtual void wakeup(Service& crashed) noexcept = 0;
+  virtual void wakeup(Service& service) noexcept = 0;
 
  protected:
   ~SupervisorHook() = default;
@@ -298,6 +298,13 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     check_interval(interval);
     register_task(to_service_fn(fn), interval.count(), std::move(name));
   }
+
+  /// Starts one child during start (the default: `maybe_start`, whose failure fails the start).
+  virtual awaitable<void> start_dependency(ServicePtr child);
+  /// Puts `replacement` in the place of the child `old` (which is neither stopped nor started).
+  void replace_dependency(const ServicePtr& old, const ServicePtr& replacement);
+  /// Removes a child without stopping it; unknown services are ignored.
+  void discard_dependency(const ServicePtr& s) noexcept;
 
   /// The name of the logger the service writes to: its class's namespace (`main` if none).
   virtual std::string logger_name() const;

@@ -1,0 +1,270 @@
+// Supervisors: the wake-up loop, restart counting, backoff, and the strategies.
+#include <mode/supervisors.hpp>
+#include <mode/utils/objects.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace mode {
+
+SupervisorStrategy::SupervisorStrategy(std::vector<ServicePtr> services, SupervisorOptions options)
+    : options_(std::move(options)) {
+  if (options_.over.count() <= 0)
+    throw std::invalid_argument("supervisor: `over` must be a positive number of seconds");
+  if (options_.backoff) {
+    const Backoff& b = *options_.backoff;
+    if (b.min.count() < 0 || b.max < b.min || b.factor < 1.0 || b.jitter < 0 || b.jitter >= 1)
+      throw std::invalid_argument(
+          "supervisor backoff: need 0 <= min <= max, factor >= 1 and 0 <= jitter < 1");
+  }
+  for (const ServicePtr& s : services) add(s);
+  task(&SupervisorStrategy::supervise, "supervise");
+}
+
+std::string SupervisorStrategy::label() const {
+  return fmt::format("{}: ({}@{})", Service::label(), entries_.size(),
+                     static_cast<const void*>(this));
+}
+
+void SupervisorStrategy::add(const ServicePtr& s, RestartType type) {
+  if (!s) throw std::invalid_argument(fmt::format("{}: cannot supervise a null service", label()));
+  if (s->supervisor() != nullptr) {
+    throw std::invalid_argument(
+        fmt::format("{}: {} already has a supervisor", label(), s->label()));
+  }
+  add_dependency(s);
+  s->set_supervisor(this);
+  entries_.emplace_back(s.get(), type);
+  if (started() && !should_stop()) wakeup_.set();  // the loop starts it
+}
+
+void SupervisorStrategy::discard(const ServicePtr& s) {
+  const Entry* e = find(*s);
+  if (e == nullptr) return;
+  entries_.erase(entries_.begin() + (e - entries_.data()));
+  s->set_supervisor(nullptr);
+  discard_dependency(s);
+}
+
+void SupervisorStrategy::insert(std::size_t index, const ServicePtr& s) {
+  if (index >= entries_.size()) {
+    throw std::out_of_range(fmt::format("{}: no supervised service at index {} (of {})", label(),
+                                        index, entries_.size()));
+  }
+  if (!s) throw std::invalid_argument(fmt::format("{}: cannot supervise a null service", label()));
+  Entry& e = entries_[index];
+  const ServicePtr old = e.service->shared_from_this();
+  replace_dependency(old, s);
+  old->set_supervisor(nullptr);
+  s->set_supervisor(this);
+  e.service = s.get();
+  e.forfeited = false;
+}
+
+std::vector<Service::ServicePtr> SupervisorStrategy::services() const {
+  std::vector<ServicePtr> out;
+  out.reserve(entries_.size());
+  for (const Entry& e : entries_) out.push_back(e.service->shared_from_this());
+  return out;
+}
+
+const SupervisorStrategy::Entry* SupervisorStrategy::find(const Service& s) const noexcept {
+  for (const Entry& e : entries_)
+    if (e.service == &s) return &e;
+  return nullptr;
+}
+
+SupervisorStrategy::Entry& SupervisorStrategy::entry_of(const Service& s) {
+  const Entry* e = find(s);
+  if (e == nullptr)
+    throw std::out_of_range(fmt::format("{}: {} is not supervised here", label(), s.label()));
+  return const_cast<Entry&>(*e);
+}
+
+std::size_t SupervisorStrategy::index_of(const Service& s) const {
+  return static_cast<std::size_t>(&const_cast<SupervisorStrategy*>(this)->entry_of(s) -
+                                  entries_.data());
+}
+
+const SupervisedStats& SupervisorStrategy::stats(const Service& s) const {
+  return const_cast<SupervisorStrategy*>(this)->entry_of(s).stats;
+}
+
+void SupervisorStrategy::wakeup(Service& s) noexcept {
+  if (const Entry* e = find(s); e != nullptr && s.crashed()) {
+    auto& stats = const_cast<Entry*>(e)->stats;
+    stats.last_crash_reason = s.crash_reason();
+    stats.last_crash_at =
+        executor() ? detail::TimerQueue::of(executor()).now() : SteadyClock::instance().now();
+  }
+  wakeup_.set();
+}
+
+awaitable<void> SupervisorStrategy::on_start() {
+  restarts_.clear();
+  // Restarting a supervisor restarts what it supervises (they are not reset with it).
+  for (const ServicePtr& s : services())
+    if (s->crashed() || s->should_stop()) s->service_reset();
+  co_return;
+}
+
+awaitable<void> SupervisorStrategy::start_dependency(ServicePtr child) {
+  // A service that fails to start has crashed and woken us: the loop deals with it.
+  try {
+    co_await child->maybe_start();
+  } catch (...) {
+  }
+}
+
+awaitable<void> SupervisorStrategy::supervise() {
+  for (;;) {
+    const WaitResult<void> r = co_await wait(wakeup_);
+    if (r.stopped) co_return;
+    wakeup_.clear();
+    std::vector<ServicePtr> to_start;
+    std::vector<ServicePtr> to_restart;
+    std::vector<ServicePtr> to_drop;
+    for (const ServicePtr& s : services()) {
+      const Entry& e = *find(*s);
+      if (e.forfeited) continue;
+      if (s->crashed()) {
+        (e.type == RestartType::temporary ? to_drop : to_restart).push_back(s);
+      } else if (!s->started()) {
+        to_start.push_back(s);
+      } else if (s->state() == "shutdown") {
+        // Stopped normally, by someone else.
+        if (e.type == RestartType::permanent)
+          to_restart.push_back(s);
+        else if (e.type == RestartType::temporary)
+          to_drop.push_back(s);
+      }
+    }
+    for (const ServicePtr& s : to_drop) {
+      co_await s->stop();
+      discard(s);
+    }
+    co_await start_services(std::move(to_start));
+    co_await restart_services(std::move(to_restart));
+  }
+}
+
+awaitable<void> SupervisorStrategy::run_until_complete() {
+  co_await start();
+  co_await stop();
+}
+
+awaitable<void> SupervisorStrategy::start_services(std::vector<ServicePtr> services) {
+  for (const ServicePtr& s : services) co_await start_service(s);
+}
+
+awaitable<void> SupervisorStrategy::start_service(ServicePtr s) { co_await start_dependency(s); }
+
+awaitable<void> SupervisorStrategy::stop_services(std::vector<ServicePtr> services) {
+  for (auto it = services.rbegin(); it != services.rend(); ++it) co_await (*it)->stop();
+}
+
+void SupervisorStrategy::count_restart() {
+  const Clock::time_point now = detail::TimerQueue::of(executor()).now();
+  const auto over = options_.over.duration();
+  while (!restarts_.empty() && now - restarts_.front() >= over) restarts_.pop_front();
+  if (restarts_.size() >= options_.max_restarts) {
+    const std::string message =
+        fmt::format("more than {} restarts in {}s", options_.max_restarts, options_.over.count());
+    const std::exception_ptr e = options_.raises(message);
+    log.warning("Max restarts exceeded: {}", exception_repr(e));
+    std::rethrow_exception(e);
+  }
+  restarts_.push_back(now);
+}
+
+double SupervisorStrategy::backoff_delay(Entry& e) {
+  const Backoff& b = *options_.backoff;
+  const Clock::time_point now = detail::TimerQueue::of(executor()).now();
+  // Healthy for reset_after since its last restart: this crash starts the backoff over.
+  if (e.last_restart_at && now - *e.last_restart_at >= b.reset_after.duration()) e.next_delay = 0;
+  const double delay = e.next_delay > 0 ? e.next_delay : b.min.count();
+  e.next_delay = std::min(b.max.count(), delay * b.factor);
+  std::uniform_real_distribution<double> spread(1.0 - b.jitter, 1.0 + b.jitter);
+  return delay * (b.jitter > 0 ? spread(jitter_rng_) : 1.0);
+}
+
+awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
+  log.info("Restarting dead {}! Last crash reason: {}", s->label(),
+           exception_repr(s->crash_reason()));
+  count_restart();
+  if (options_.backoff) {
+    const double delay = backoff_delay(entry_of(*s));
+    const bool slept = co_await sleep(delay);
+    if (!slept || find(*s) == nullptr) co_return;  // stopping, or discarded meanwhile
+  }
+  Entry& e = entry_of(*s);
+  ++e.stats.restart_count;
+  e.last_restart_at = detail::TimerQueue::of(executor()).now();
+  if (options_.replacement) {
+    const std::size_t index = index_of(*s);
+    co_await s->stop();
+    const ServicePtr fresh = co_await options_.replacement(s, index);
+    insert(index, fresh);  // keeps the entry, and with it the stats
+    co_await start_service(fresh);
+    co_return;
+  }
+  try {
+    co_await s->restart();
+  } catch (...) {
+    // It crashed again while starting, and woke us: the next pass restarts it again.
+  }
+}
+
+awaitable<void> SupervisorStrategy::give_up(std::vector<ServicePtr> services,
+                                            std::string_view why) {
+  std::vector<std::string> labels;
+  for (const ServicePtr& s : services) labels.push_back(s->label());
+  log.critical("{} [{}]", why, fmt::join(labels, ", "));
+  for (const ServicePtr& s : services) entry_of(*s).forfeited = true;
+  co_await stop_services(std::move(services));
+}
+
+// Strategies.
+
+awaitable<void> OneForOneSupervisor::restart_services(std::vector<ServicePtr> crashed) {
+  for (const ServicePtr& s : crashed) co_await restart_service(s);
+}
+
+awaitable<void> OneForAllSupervisor::restart_services(std::vector<ServicePtr> crashed) {
+  if (crashed.empty()) co_return;
+  const std::vector<ServicePtr> all = services();
+  co_await stop_services(all);
+  for (const ServicePtr& s : all) co_await restart_service(s);
+}
+
+awaitable<void> RestForOneSupervisor::restart_services(std::vector<ServicePtr> crashed) {
+  if (crashed.empty()) co_return;
+  const std::vector<ServicePtr> all = services();
+  const std::vector<ServicePtr> rest(
+      all.begin() + static_cast<std::ptrdiff_t>(index_of(*crashed[0])), all.end());
+  co_await stop_services(rest);
+  for (const ServicePtr& s : rest) co_await restart_service(s);
+}
+
+awaitable<void> ForfeitOneForOneSupervisor::restart_services(std::vector<ServicePtr> crashed) {
+  if (crashed.empty()) co_return;
+  co_await give_up(std::move(crashed), "Giving up on crashed services:");
+}
+
+awaitable<void> ForfeitOneForAllSupervisor::restart_services(std::vector<ServicePtr> crashed) {
+  if (crashed.empty()) co_return;
+  std::vector<std::string> labels;
+  for (const ServicePtr& s : crashed) labels.push_back(s->label());
+  co_await give_up(services(), fmt::format("Giving up on all services in group because [{}] "
+                                           "crashed:",
+                                           fmt::join(labels, ", ")));
+}
+
+awaitable<void> CrashingSupervisor::restart_services(std::vector<ServicePtr>) { co_return; }
+
+void CrashingSupervisor::wakeup(Service& s) noexcept {
+  SupervisorStrategy::wakeup(s);
+  if (s.crashed()) crash(s.crash_reason());
+}
+
+}  // namespace mode
