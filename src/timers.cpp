@@ -6,6 +6,16 @@
 #include <cmath>
 
 namespace mode {
+namespace {
+
+// Python's repr of a float, which Mode's log lines show: shortest round trip, "1.0" not "1".
+std::string repr(double x) {
+  std::string s = fmt::format("{}", x);
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace
 
 Timer::Timer(Seconds interval, double max_drift_correction, std::string name, const Clock& clock,
              std::shared_ptr<spdlog::logger> logger)
@@ -53,7 +63,7 @@ double Timer::tick() {
     logger_->debug(
         "Timer {} woke up - iteration={} time_spent_sleeping={} drift={} new_interval={} "
         "since_epoch={}",
-        name_, iteration_, slept, drift, next, since_epoch);
+        name_, iteration_, repr(slept), repr(drift), repr(next), repr(since_epoch));
   }
   if (ran > interval_) {
     ++overlaps_;
@@ -68,14 +78,14 @@ void Timer::log_drift(spdlog::logger& log, const std::string& name, double drift
                       double slept) {
   if (drift < 0)
     log.info("Timer {} woke up too late, with a drift of +{} runtime={} sleeptime={}", name,
-             std::abs(drift), ran, slept);
+             repr(std::abs(drift)), repr(ran), repr(slept));
   else
     log.info("Timer {} woke up too early, with a drift of -{} runtime={} sleeptime={}", name,
-             std::abs(drift), ran, slept);
+             repr(std::abs(drift)), repr(ran), repr(slept));
 }
 
 void Timer::log_overlap(spdlog::logger& log, const std::string& name, double interval, double ran) {
-  log.warn("Timer {} is overlapping (interval={} runtime={})", name, interval, ran);
+  log.warn("Timer {} is overlapping (interval={} runtime={})", name, repr(interval), repr(ran));
 }
 
 }  // namespace mode

@@ -534,7 +534,7 @@ TEST_F(ServiceTest, TimerThatOverrunsLogsOverlapAndSkips) {
   run(ctx, s->start());
   clock.advance(6.0, ctx);
   EXPECT_THAT(cap.matching("overlapping"),
-              ElementsAre("Timer Slow.tick is overlapping (interval=1 runtime=2.5)"));
+              ElementsAre("Timer Slow.tick is overlapping (interval=1.0 runtime=2.5)"));
   // Ticks at 1, 2 (runs until 4.5), then 5.5; missed ones are not fired in a burst.
   EXPECT_EQ(s->ticks, 3);
   run(ctx, s->stop());
