@@ -38,20 +38,23 @@ void run_until(asio::io_context& ctx, Pred done,
 template <class T>
 T run(asio::io_context& ctx, awaitable<T> body,
       std::chrono::steady_clock::duration deadline = std::chrono::seconds(20)) {
-  std::exception_ptr error;
-  bool finished = false;
-  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
-  asio::co_spawn(ctx, std::move(body), [&](std::exception_ptr e, auto&&... value) {
-    error = e;
-    finished = true;
+  // Shared with the handler: after a deadline the abandoned coroutine may still finish later.
+  struct State {
+    std::exception_ptr error;
+    bool finished = false;
+    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
+  };
+  auto state = std::make_shared<State>();
+  asio::co_spawn(ctx, std::move(body), [state](std::exception_ptr e, auto&&... value) {
+    state->error = e;
+    state->finished = true;
     if constexpr (sizeof...(value) > 0) {
-      if (!e) result.emplace(std::move(value)...);
+      if (!e) state->result.emplace(std::move(value)...);
     }
   });
-  run_until(
-      ctx, [&] { return finished; }, deadline);
-  if (error) std::rethrow_exception(error);
-  if constexpr (!std::is_void_v<T>) return std::move(*result);
+  run_until(ctx, [&] { return state->finished; }, deadline);
+  if (state->error) std::rethrow_exception(state->error);
+  if constexpr (!std::is_void_v<T>) return std::move(*state->result);
 }
 
 /// Records every log line (the message only, "%v") of every mode logger while it lives, and

@@ -51,9 +51,16 @@ void TimerQueue::shutdown() {
   // The timer's own service may be destroyed before this one: let go of the timer now.
   timer_.reset();
   armed_at_.reset();
-  // Entries belong to coroutine frames that the loop is about to destroy; forget them.
   for (TimerEntry* e : heap_) e->heap_index_ = TimerEntry::npos;
   heap_.clear();
+  // A suspended coroutine is owned only by the handler in its own frame: destroying the
+  // handlers hands the frames to the scheduler, which destroys them when it shuts down.
+  std::vector<asio::any_completion_handler<void(Wake)>> orphans;
+  while (WaitOp* op = suspended_.front()) {
+    op->suspended_link.unlink();
+    orphans.push_back(std::move(op->handler_));
+  }
+  orphans.clear();
 }
 
 void TimerQueue::set_clock(Clock& clock) {
@@ -165,6 +172,7 @@ WaitOp::~WaitOp() { unhook(); }
 void WaitOp::unhook() noexcept {
   stop_link.unlink();
   source_link.unlink();
+  suspended_link.unlink();
   if (timers_) timers_->cancel(*this);
 }
 
@@ -188,10 +196,12 @@ awaitable<Wake> WaitOp::wait() {
   executor_ = co_await asio::this_coro::executor;
   co_return co_await asio::async_initiate<decltype(use_awaitable), void(Wake)>(
       [this](auto handler) {
-        auto slot = asio::get_associated_cancellation_slot(handler);
-        if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
         // Not `handler_ = ...`: Boost 1.81's move assignment of any_completion_handler recurses.
         asio::any_completion_handler<void(Wake)>(std::move(handler)).swap(handler_);
+        // The wrapper took over the handler's slot: listen on the wrapper's.
+        auto slot = asio::get_associated_cancellation_slot(handler_);
+        if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
+        TimerQueue::of(executor_).track(suspended_link);
       },
       use_awaitable);
 }

@@ -39,6 +39,7 @@ class WaitList {
   ~WaitList() { fire_all(Wake::cancelled); }
 
   bool empty() const noexcept { return head_.next == &head_; }
+  WaitOp* front() const noexcept { return empty() ? nullptr : head_.next->op; }
   std::size_t size() const noexcept;
   void push_back(WaitLink& link) noexcept;
   /// Fires every wait in the list (in the order they were added) with `why`.
@@ -82,6 +83,8 @@ class TimerQueue final : public asio::execution_context::service {
   bool scheduled(const TimerEntry& e) const noexcept { return e.heap_index_ != TimerEntry::npos; }
 
   void set_clock(Clock& clock);
+  /// Remembers a suspended wait, so that shutting the loop down can destroy its coroutine.
+  void track(WaitLink& suspended) noexcept { suspended_.push_back(suspended); }
   void set_slack(Clock::duration slack) noexcept { slack_ = slack; }
   /// Fires every entry due by now (+ slack).
   void fire_due() noexcept;
@@ -97,6 +100,7 @@ class TimerQueue final : public asio::execution_context::service {
   Clock* clock_;
   Clock::duration slack_ = std::chrono::microseconds(500);
   std::vector<TimerEntry*> heap_;
+  WaitList suspended_;
   std::optional<asio::steady_timer> timer_;
   std::optional<Clock::time_point> armed_at_;
 };
@@ -112,6 +116,7 @@ class WaitOp final : public TimerEntry {
 
   WaitLink stop_link{nullptr, nullptr, this};
   WaitLink source_link{nullptr, nullptr, this};
+  WaitLink suspended_link{nullptr, nullptr, this};
 
   /// Arms the deadline on the loop of `ex`.
   void expire_at(Clock::time_point when, const asio::any_io_executor& ex);
@@ -122,6 +127,7 @@ class WaitOp final : public TimerEntry {
   awaitable<Wake> wait();
 
  private:
+  friend class TimerQueue;
   void on_deadline() noexcept override { fire(Wake::timed_out); }
   void unhook() noexcept;
 

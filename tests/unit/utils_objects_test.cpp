@@ -1,0 +1,120 @@
+// Tests of mode/utils/objects.hpp: qualname, shortname, namespace_of and exception_repr.
+#include <mode/utils/objects.hpp>
+
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
+
+struct ObjectsTestTopLevel {};
+
+namespace objects_test {
+struct Foo {};
+template <class T>
+struct Box {};
+template <class A, class B>
+struct Pair {};
+struct Outer {
+  struct Inner {};
+};
+struct Custom {};
+struct CustomError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+enum class Colour { red };
+namespace deep::er {
+struct Bar {};
+}  // namespace deep::er
+}  // namespace objects_test
+
+namespace objects_test2 {
+struct Bar {};
+}  // namespace objects_test2
+
+namespace {
+
+using mode::exception_repr;
+using mode::namespace_of;
+using mode::qualname;
+using mode::shortname;
+
+struct Hidden {};
+
+template <class T>
+std::string ns_of() {
+  return namespace_of(typeid(T));
+}
+
+TEST(Objects, QualnameIsTheDemangledQualifiedName) {
+  EXPECT_EQ(qualname<objects_test::Foo>(), "objects_test::Foo");
+  EXPECT_EQ(qualname(typeid(objects_test::Foo)), "objects_test::Foo");
+  EXPECT_EQ(qualname<objects_test::deep::er::Bar>(), "objects_test::deep::er::Bar");
+  EXPECT_EQ(qualname<objects_test::Box<objects_test2::Bar>>(),
+            "objects_test::Box<objects_test2::Bar>");
+  EXPECT_EQ(qualname<ObjectsTestTopLevel>(), "ObjectsTestTopLevel");
+  EXPECT_EQ(qualname<int>(), "int");
+  EXPECT_EQ(qualname<objects_test::Colour>(), "objects_test::Colour");
+}
+
+TEST(Objects, ShortnameDropsTheNamespacesAndKeepsTemplateArguments) {
+  EXPECT_EQ(shortname<objects_test::Foo>(), "Foo");
+  EXPECT_EQ(shortname<objects_test::deep::er::Bar>(), "Bar");
+  EXPECT_EQ(shortname<objects_test::Box<objects_test2::Bar>>(), "Box<objects_test2::Bar>");
+  EXPECT_EQ(shortname(typeid(objects_test::Box<objects_test2::Bar>)), "Box<objects_test2::Bar>");
+  // The demangler writes "> >" between closing template brackets.
+  EXPECT_EQ(
+      (shortname<objects_test::Pair<objects_test2::Bar, objects_test::Box<objects_test::Foo>>>()),
+      "Pair<objects_test2::Bar, objects_test::Box<objects_test::Foo> >");
+  EXPECT_EQ(shortname<objects_test::Outer::Inner>(), "Inner");
+  EXPECT_EQ(shortname<ObjectsTestTopLevel>(), "ObjectsTestTopLevel");
+  EXPECT_EQ(shortname<Hidden>(), "Hidden");
+  EXPECT_EQ(shortname<int>(), "int");
+}
+
+TEST(Objects, ShortnameOfAStandardTemplate) {
+  using Map = std::map<objects_test::Foo, objects_test2::Bar>;
+  const std::string name = shortname<Map>();
+  EXPECT_EQ(name.rfind("map<objects_test::Foo, objects_test2::Bar", 0), 0u) << name;
+}
+
+TEST(Objects, NamespaceOfIsWhatShortnameDrops) {
+  EXPECT_EQ(ns_of<objects_test::Foo>(), "objects_test");
+  EXPECT_EQ(ns_of<objects_test::deep::er::Bar>(), "objects_test::deep::er");
+  EXPECT_EQ(ns_of<objects_test::Box<objects_test2::Bar>>(), "objects_test");
+  EXPECT_EQ((ns_of<objects_test::Pair<objects_test2::Bar, objects_test::Box<objects_test::Foo>>>()),
+            "objects_test");
+  EXPECT_EQ(ns_of<objects_test::Outer::Inner>(), "objects_test::Outer");
+  EXPECT_EQ(ns_of<ObjectsTestTopLevel>(), "");
+  EXPECT_EQ(ns_of<int>(), "");
+  EXPECT_EQ(ns_of<Hidden>(), "(anonymous namespace)");
+  EXPECT_EQ(ns_of<objects_test::deep::er::Bar>() + "::" + shortname<objects_test::deep::er::Bar>(),
+            qualname<objects_test::deep::er::Bar>());
+}
+
+TEST(Objects, ExceptionReprOfAStdException) {
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(std::runtime_error("x"))),
+            "std::runtime_error('x')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(std::invalid_argument("bad value"))),
+            "std::invalid_argument('bad value')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::CustomError("boom"))),
+            "objects_test::CustomError('boom')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(std::runtime_error(""))),
+            "std::runtime_error('')");
+}
+
+TEST(Objects, ExceptionReprOfANonStdException) {
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::Custom{})),
+            "objects_test::Custom()");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(42)), "int()");
+}
+
+TEST(Objects, ExceptionReprOfNullIsNone) {
+  EXPECT_EQ(exception_repr(nullptr), "none");
+  EXPECT_EQ(exception_repr(std::exception_ptr{}), "none");
+  static_assert(noexcept(exception_repr(std::exception_ptr{})));
+}
+
+}  // namespace

@@ -1,0 +1,495 @@
+// Tests of mode/detail/wait_op.hpp: WaitOp, WaitList and the per-loop TimerQueue.
+#include <mode/detail/wait_op.hpp>
+
+// The header under test stays first and alone: it must compile on its own.
+#include <mode/clock.hpp>
+#include <mode/testing.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using mode::awaitable;
+using mode::Clock;
+using mode::ManualClock;
+using mode::detail::TimerQueue;
+using mode::detail::WaitList;
+using mode::detail::WaitOp;
+using mode::detail::Wake;
+
+struct Resumed {
+  int id;
+  Wake why;
+  Clock::time_point at;
+};
+
+// Waits on `op` (owned by the test), recording when and why it resumed.
+awaitable<void> await_op(WaitOp* op, int id, std::vector<Resumed>* log) {
+  const auto ex = co_await asio::this_coro::executor;
+  const Wake why = co_await op->wait();
+  log->push_back({id, why, TimerQueue::of(ex).now()});
+}
+
+// Arms a deadline `after` from now on the loop's clock, then waits on it.
+awaitable<void> sleep_then_record(Clock::duration after, int id, std::vector<Resumed>* log) {
+  const auto ex = co_await asio::this_coro::executor;
+  TimerQueue& timers = TimerQueue::of(ex);
+  WaitOp op;
+  op.expire_at(timers.now() + after, ex);
+  const Wake why = co_await op.wait();
+  log->push_back({id, why, timers.now()});
+}
+
+// Runs `ctx` until `done()`; false if that takes more than two seconds.
+template <class Pred>
+bool finishes(asio::io_context& ctx, Pred done) {
+  try {
+    mode::testing::run_until(ctx, done, std::chrono::seconds(2));
+    return true;
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+}
+
+void spawn(asio::io_context& ctx, awaitable<void> a) {
+  asio::co_spawn(ctx, std::move(a), [](std::exception_ptr e) { EXPECT_EQ(e, nullptr); });
+}
+
+// ---- WaitOp ----
+
+TEST(WaitOp, FiresOnceFirstReasonWins) {
+  WaitOp op;
+  EXPECT_EQ(op.result(), Wake::pending);
+  op.fire(Wake::stopped);
+  EXPECT_EQ(op.result(), Wake::stopped);
+  op.fire(Wake::done);
+  op.fire(Wake::timed_out);
+  op.fire(Wake::cancelled);
+  EXPECT_EQ(op.result(), Wake::stopped);
+}
+
+TEST(WaitOp, WaitOnFiredOpCompletesAtOnce) {
+  asio::io_context ctx;
+  WaitOp op;
+  op.fire(Wake::timed_out);
+  EXPECT_EQ(mode::testing::run(ctx, op.wait()), Wake::timed_out);
+  EXPECT_EQ(mode::testing::run(ctx, op.wait()), Wake::timed_out);  // and again
+}
+
+TEST(WaitOp, FireResumesTheWaiterLaterOnItsExecutorNotInline) {
+  asio::io_context ctx;
+  WaitOp op;
+  std::vector<Resumed> log;
+  spawn(ctx, await_op(&op, 1, &log));
+  ctx.poll();
+  EXPECT_TRUE(log.empty());
+  op.fire(Wake::done);
+  EXPECT_TRUE(log.empty());
+  op.fire(Wake::stopped);  // ignored
+  mode::testing::run_until(ctx, [&] { return !log.empty(); });
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].why, Wake::done);
+}
+
+// The signal is declared first: an Asio cancellation slot's signal must outlive the operation.
+TEST(WaitOp, AsioCancellationFiresCancelled) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  WaitOp op;
+  WaitList list;
+  list.push_back(op.source_link);
+  std::vector<Resumed> log;
+  asio::co_spawn(ctx, await_op(&op, 1, &log),
+                 asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr e) {
+                   EXPECT_EQ(e, nullptr);  // a cancelled wait is a value, not an exception
+                 }));
+  ctx.poll();
+  signal.emit(asio::cancellation_type::terminal);
+  if (!finishes(ctx, [&] { return !log.empty(); })) {
+    ADD_FAILURE() << "Asio cancellation did not reach the WaitOp";
+    op.fire(Wake::done);  // let the waiter finish so that the test cleans up
+    mode::testing::run_until(ctx, [&] { return !log.empty(); });
+    return;
+  }
+  EXPECT_EQ(op.result(), Wake::cancelled);
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(log[0].why, Wake::cancelled);
+}
+
+TEST(WaitOp, AsioCancellationRemovesTheDeadline) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  asio::cancellation_signal signal;
+  WaitOp op;
+  op.expire_at(clock.now() + 1s, ctx.get_executor());
+  std::vector<Resumed> log;
+  asio::co_spawn(ctx, await_op(&op, 1, &log),
+                 asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr) {}));
+  ctx.poll();
+  signal.emit(asio::cancellation_type::terminal);
+  ctx.poll();
+  EXPECT_EQ(op.result(), Wake::cancelled) << "Asio cancellation did not reach the WaitOp";
+  EXPECT_FALSE(timers.scheduled(op));
+  clock.advance(2, ctx);  // fires the deadline if the cancellation was lost
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].why, Wake::cancelled);
+}
+
+TEST(WaitOp, CancellationAfterFireChangesNothing) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  WaitOp op;
+  std::vector<Resumed> log;
+  asio::co_spawn(ctx, await_op(&op, 1, &log),
+                 asio::bind_cancellation_slot(signal.slot(), [](std::exception_ptr) {}));
+  ctx.poll();
+  op.fire(Wake::done);
+  signal.emit(asio::cancellation_type::terminal);
+  mode::testing::run_until(ctx, [&] { return !log.empty(); });
+  EXPECT_EQ(log[0].why, Wake::done);
+}
+
+TEST(WaitOp, FireUnhooksFromEveryListAndTheTimerQueue) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  WaitList stops;
+  WaitList sources;
+  WaitOp op;
+  stops.push_back(op.stop_link);
+  sources.push_back(op.source_link);
+  op.expire_at(clock.now() + 1s, ctx.get_executor());
+  EXPECT_TRUE(op.stop_link.linked());
+  EXPECT_TRUE(op.source_link.linked());
+  EXPECT_TRUE(timers.scheduled(op));
+  op.fire(Wake::done);
+  EXPECT_FALSE(op.stop_link.linked());
+  EXPECT_FALSE(op.source_link.linked());
+  EXPECT_TRUE(stops.empty());
+  EXPECT_TRUE(sources.empty());
+  EXPECT_FALSE(timers.scheduled(op));
+  EXPECT_EQ(timers.next_deadline(), std::nullopt);
+  clock.advance(2, ctx);
+  EXPECT_EQ(op.result(), Wake::done);
+}
+
+TEST(WaitOp, DestructorUnhooksFromEveryListAndTheTimerQueue) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  WaitList stops;
+  WaitList sources;
+  WaitOp keep;
+  sources.push_back(keep.source_link);
+  keep.expire_at(clock.now() + 2s, ctx.get_executor());
+  {
+    WaitOp op;
+    stops.push_back(op.stop_link);
+    sources.push_back(op.source_link);
+    op.expire_at(clock.now() + 1s, ctx.get_executor());
+    EXPECT_EQ(sources.size(), 2u);
+    EXPECT_EQ(timers.next_deadline(), clock.now() + 1s);
+  }
+  EXPECT_TRUE(stops.empty());
+  EXPECT_EQ(sources.size(), 1u);
+  EXPECT_EQ(timers.next_deadline(), clock.now() + 2s);
+  clock.advance(2, ctx);
+  EXPECT_EQ(keep.result(), Wake::timed_out);
+}
+
+TEST(WaitOp, DeadlineFiresTimedOutAndUnlinksFromLists) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  WaitList sources;
+  WaitOp op;
+  sources.push_back(op.source_link);
+  op.expire_at(clock.now() + 1s, ctx.get_executor());
+  clock.advance(0.5, ctx);
+  EXPECT_EQ(op.result(), Wake::pending);
+  clock.advance(0.5, ctx);
+  EXPECT_EQ(op.result(), Wake::timed_out);
+  EXPECT_TRUE(sources.empty());
+}
+
+TEST(WaitOp, ExpireAtAgainReplacesTheDeadline) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  WaitOp op;
+  op.expire_at(clock.now() + 1s, ctx.get_executor());
+  op.expire_at(clock.now() + 3s, ctx.get_executor());
+  EXPECT_EQ(timers.next_deadline(), clock.now() + 3s);
+  clock.advance(2, ctx);
+  EXPECT_EQ(op.result(), Wake::pending);
+  clock.advance(1, ctx);
+  EXPECT_EQ(op.result(), Wake::timed_out);
+}
+
+// Asio destroys a coroutine suspended in one of its operations when the io_context is destroyed;
+// a coroutine suspended on a WaitOp must be destroyed too, not leaked with everything it owns.
+TEST(WaitOp, DestroyingTheContextReleasesASuspendedWaiter) {
+  auto owned = std::make_shared<int>(0);
+  {
+    asio::io_context ctx;
+    asio::co_spawn(
+        ctx,
+        [](std::shared_ptr<int> keep) -> awaitable<void> {
+          WaitOp op;
+          const Wake why = co_await op.wait();
+          *keep = static_cast<int>(why);
+        }(owned),
+        [](std::exception_ptr) {});
+    ctx.poll();
+    EXPECT_EQ(owned.use_count(), 2);
+  }
+  EXPECT_EQ(owned.use_count(), 1) << "the waiting coroutine's frame was leaked";
+}
+
+TEST(WaitOp, DestroyingTheContextReleasesAWaiterWithADeadline) {
+  auto owned = std::make_shared<int>(0);
+  {
+    asio::io_context ctx;
+    asio::co_spawn(
+        ctx,
+        [](std::shared_ptr<int> keep) -> awaitable<void> {
+          const auto ex = co_await asio::this_coro::executor;
+          WaitOp op;
+          op.expire_at(TimerQueue::of(ex).now() + 1h, ex);
+          const Wake why = co_await op.wait();
+          *keep = static_cast<int>(why);
+        }(owned),
+        [](std::exception_ptr) {});
+    ctx.poll();
+    EXPECT_EQ(owned.use_count(), 2);
+  }
+  EXPECT_EQ(owned.use_count(), 1) << "the waiting coroutine's frame was leaked";
+}
+
+// ---- WaitList ----
+
+TEST(WaitList, LinksAndUnlinksWithoutAllocation) {
+  WaitList list;
+  EXPECT_TRUE(list.empty());
+  EXPECT_EQ(list.size(), 0u);
+  WaitOp a;
+  WaitOp b;
+  EXPECT_FALSE(a.source_link.linked());
+  list.push_back(a.source_link);
+  list.push_back(b.source_link);
+  EXPECT_EQ(list.size(), 2u);
+  a.source_link.unlink();
+  EXPECT_FALSE(a.source_link.linked());
+  EXPECT_EQ(list.size(), 1u);
+  a.source_link.unlink();  // unlinking twice is harmless
+  EXPECT_EQ(list.size(), 1u);
+}
+
+TEST(WaitList, PushBackMovesALinkFromAnotherList) {
+  WaitList first;
+  WaitList second;
+  WaitOp op;
+  first.push_back(op.source_link);
+  second.push_back(op.source_link);
+  EXPECT_TRUE(first.empty());
+  EXPECT_EQ(second.size(), 1u);
+  second.push_back(op.source_link);  // re-adding moves it to the back, once
+  EXPECT_EQ(second.size(), 1u);
+}
+
+TEST(WaitList, FireAllFiresInTheOrderAdded) {
+  asio::io_context ctx;
+  WaitList list;
+  WaitOp ops[4];
+  std::vector<Resumed> log;
+  for (int i : {2, 0, 3, 1}) {
+    list.push_back(ops[i].stop_link);
+    spawn(ctx, await_op(&ops[i], i, &log));
+  }
+  ctx.poll();
+  list.fire_all(Wake::stopped);
+  EXPECT_TRUE(list.empty());
+  for (const WaitOp& op : ops) EXPECT_EQ(op.result(), Wake::stopped);
+  mode::testing::run_until(ctx, [&] { return log.size() == 4; });
+  std::vector<int> order;
+  for (const Resumed& r : log) {
+    order.push_back(r.id);
+    EXPECT_EQ(r.why, Wake::stopped);
+  }
+  EXPECT_EQ(order, (std::vector<int>{2, 0, 3, 1}));
+}
+
+TEST(WaitList, FireAllSkipsNothingWhenOpsAreAlreadyFiredElsewhere) {
+  WaitList list;
+  WaitList other;
+  WaitOp a;
+  WaitOp b;
+  list.push_back(a.source_link);
+  list.push_back(b.source_link);
+  other.push_back(b.stop_link);
+  b.fire(Wake::done);  // unlinks b from both lists
+  EXPECT_EQ(list.size(), 1u);
+  list.fire_all(Wake::stopped);
+  EXPECT_EQ(a.result(), Wake::stopped);
+  EXPECT_EQ(b.result(), Wake::done);
+  EXPECT_TRUE(other.empty());
+}
+
+TEST(WaitList, DestructorFiresCancelled) {
+  WaitOp op;
+  {
+    WaitList list;
+    list.push_back(op.source_link);
+  }
+  EXPECT_EQ(op.result(), Wake::cancelled);
+  EXPECT_FALSE(op.source_link.linked());
+}
+
+// ---- TimerQueue ----
+
+TEST(TimerQueue, OnePerLoop) {
+  asio::io_context a;
+  asio::io_context b;
+  EXPECT_EQ(&TimerQueue::of(a.get_executor()), &TimerQueue::of(a.get_executor()));
+  EXPECT_NE(&TimerQueue::of(a.get_executor()), &TimerQueue::of(b.get_executor()));
+}
+
+TEST(TimerQueue, CancelRemovesFromTheHeap) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  WaitOp a;
+  WaitOp b;
+  WaitOp c;
+  a.expire_at(clock.now() + 1s, ctx.get_executor());
+  b.expire_at(clock.now() + 2s, ctx.get_executor());
+  c.expire_at(clock.now() + 3s, ctx.get_executor());
+  EXPECT_EQ(timers.next_deadline(), clock.now() + 1s);
+  timers.cancel(a);
+  EXPECT_FALSE(timers.scheduled(a));
+  EXPECT_EQ(timers.next_deadline(), clock.now() + 2s);
+  timers.cancel(a);  // cancelling twice is harmless
+  timers.cancel(c);
+  EXPECT_EQ(timers.next_deadline(), clock.now() + 2s);
+  clock.advance(5, ctx);
+  EXPECT_EQ(a.result(), Wake::pending);
+  EXPECT_EQ(b.result(), Wake::timed_out);
+  EXPECT_EQ(c.result(), Wake::pending);
+  EXPECT_EQ(timers.next_deadline(), std::nullopt);
+}
+
+// Random deadlines, some cancelled, some moved: the queue always reports the earliest remaining
+// deadline, and stepping the clock to it fires exactly the waits due then.
+TEST(TimerQueue, HeapOrderWithManyRandomDeadlines) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  TimerQueue& timers = TimerQueue::of(ctx.get_executor());
+  const Clock::time_point t0 = clock.now();
+  std::mt19937 rng(20240601);
+  std::uniform_int_distribution<int> millis(1, 20000);
+  std::uniform_int_distribution<int> action(0, 5);
+
+  constexpr std::size_t n = 600;
+  std::vector<std::unique_ptr<WaitOp>> ops;
+  std::vector<Clock::time_point> deadline(n);
+  std::vector<bool> live(n, true);
+  for (std::size_t i = 0; i < n; ++i) {
+    ops.push_back(std::make_unique<WaitOp>());
+    deadline[i] = t0 + std::chrono::milliseconds(millis(rng));
+    ops[i]->expire_at(deadline[i], ctx.get_executor());
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (action(rng)) {
+      case 0:  // cancelled
+        timers.cancel(*ops[i]);
+        live[i] = false;
+        break;
+      case 1:  // destroyed
+        ops[i].reset();
+        live[i] = false;
+        break;
+      case 2:  // moved
+        deadline[i] = t0 + std::chrono::milliseconds(millis(rng));
+        ops[i]->expire_at(deadline[i], ctx.get_executor());
+        break;
+      default:
+        break;
+    }
+  }
+
+  std::size_t fired = 0;
+  while (const auto next = timers.next_deadline()) {
+    Clock::time_point earliest = Clock::time_point::max();
+    for (std::size_t i = 0; i < n; ++i)
+      if (live[i] && ops[i]->result() == Wake::pending) earliest = std::min(earliest, deadline[i]);
+    ASSERT_EQ(*next, earliest);
+    clock.advance(*next - clock.now(), ctx);
+    ASSERT_EQ(clock.now(), *next);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!live[i]) continue;
+      const bool due = deadline[i] <= clock.now();
+      ASSERT_EQ(ops[i]->result(), due ? Wake::timed_out : Wake::pending) << "wait " << i;
+    }
+    fired = static_cast<std::size_t>(std::count_if(
+        ops.begin(), ops.end(),
+        [](const std::unique_ptr<WaitOp>& op) { return op && op->result() == Wake::timed_out; }));
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    if (ops[i]) {
+      EXPECT_EQ(ops[i]->result(), live[i] ? Wake::timed_out : Wake::pending);
+    }
+  EXPECT_EQ(fired, static_cast<std::size_t>(std::count(live.begin(), live.end(), true)));
+  EXPECT_GT(fired, n / 3);
+}
+
+// Waiting coroutines with random deadlines resume in deadline order, each at its deadline.
+TEST(TimerQueue, WaitersResumeInDeadlineOrderOnAManualClock) {
+  asio::io_context ctx;
+  ManualClock clock;
+  mode::use_clock(ctx, clock);
+  const Clock::time_point t0 = clock.now();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> millis(0, 5000);
+  std::vector<Resumed> log;
+  std::vector<Clock::duration> after;
+  for (int i = 0; i < 200; ++i) {
+    after.push_back(std::chrono::milliseconds(millis(rng)));
+    spawn(ctx, sleep_then_record(after.back(), i, &log));
+  }
+  ctx.poll();
+  clock.advance(6, ctx);
+  ASSERT_EQ(log.size(), after.size());
+  for (std::size_t k = 0; k < log.size(); ++k) {
+    EXPECT_EQ(log[k].why, Wake::timed_out);
+    EXPECT_EQ(log[k].at, t0 + after[static_cast<std::size_t>(log[k].id)]) << "waiter " << log[k].id;
+    if (k > 0) {
+      EXPECT_LE(log[k - 1].at, log[k].at);
+    }
+  }
+}
+
+}  // namespace
