@@ -289,3 +289,63 @@ TEST(Event, DestroyingTheContextReleasesASuspendedWaiter) {
 }
 
 }  // namespace
+
+namespace {
+
+using mode::FlowControlEvent;
+
+TEST(FlowControlEvent, StartsSuspendedUnlessToldOtherwise) {
+  FlowControlEvent suspended;
+  EXPECT_FALSE(suspended.is_active());
+  FlowControlEvent active(false);
+  EXPECT_TRUE(active.is_active());
+  active.suspend();
+  EXPECT_FALSE(active.is_active());
+  active.resume();
+  EXPECT_TRUE(active.is_active());
+  active.clear();  // no managed queues: nothing happens
+  EXPECT_TRUE(active.is_active());
+}
+
+TEST(FlowControlEvent, AcquireReturnsAtOnceWhenActive) {
+  asio::io_context ctx;
+  FlowControlEvent flow(false);
+  mode::testing::run(ctx, flow.acquire());
+}
+
+TEST(FlowControlEvent, AcquireWaitsForResume) {
+  asio::io_context ctx;
+  FlowControlEvent flow;
+  auto out = std::make_shared<Outcome>();
+  asio::co_spawn(ctx, flow.acquire(), [out](std::exception_ptr e) {
+    out->finished = true;
+    out->error = e;
+  });
+  ctx.poll();
+  EXPECT_FALSE(out->finished);
+  flow.suspend();  // suspending again changes nothing
+  ctx.poll();
+  EXPECT_FALSE(out->finished);
+  flow.resume();
+  mode::testing::run_until(ctx, [&] { return out->finished; });
+  EXPECT_EQ(out->error, nullptr);
+}
+
+TEST(FlowControlEvent, AcquireIsCancellable) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  FlowControlEvent flow;
+  auto out = std::make_shared<Outcome>();
+  asio::co_spawn(ctx, flow.acquire(),
+                 asio::bind_cancellation_slot(signal.slot(), [out](std::exception_ptr e) {
+                   out->finished = true;
+                   out->error = e;
+                 }));
+  ctx.poll();
+  signal.emit(asio::cancellation_type::terminal);
+  mode::testing::run_until(ctx, [&] { return out->finished; });
+  EXPECT_EQ(system_error_code(out->error), asio::error::operation_aborted);
+  EXPECT_FALSE(flow.is_active());
+}
+
+}  // namespace

@@ -1,8 +1,11 @@
-// mode::Event: a level-triggered flag that coroutines wait on (Mode's mode.utils.locks.Event).
+// mode::Event: a level-triggered flag that coroutines wait on (Mode's mode.utils.locks.Event), and
+// FlowControlEvent, the suspend/resume switch of flow-controlled queues.
 #pragma once
 
 #include <mode/awaitable.hpp>
 #include <mode/detail/wait_op.hpp>
+
+#include <vector>
 
 namespace mode {
 
@@ -31,6 +34,46 @@ class Event {
  private:
   bool set_ = false;
   detail::WaitList waiters_;
+};
+
+}  // namespace mode
+
+namespace mode {
+
+class FlowControlQueueBase;
+
+/// Flow control shared by one or many `FlowControlQueue`s (Mode's mode.utils.queues
+/// FlowControlEvent): while suspended, producers calling `put` on those queues wait.
+///
+/// Starts suspended unless `initially_suspended` is false. Belongs to one loop; `acquire()` is
+/// cancellable with Asio cancellation (it then throws `operation_aborted`). It must outlive the
+/// queues that use it. Queues created with `clear_on_resume` are cleared by every `resume()`.
+class FlowControlEvent {
+ public:
+  explicit FlowControlEvent(bool initially_suspended = true) noexcept;
+  FlowControlEvent(const FlowControlEvent&) = delete;
+  FlowControlEvent& operator=(const FlowControlEvent&) = delete;
+  ~FlowControlEvent();
+
+  /// Makes producers wait in `put` (and in `acquire`) until `resume()`.
+  void suspend() noexcept;
+  /// Lets waiting producers go on, then clears every managed queue.
+  void resume() noexcept;
+  /// True unless suspended.
+  bool is_active() const noexcept { return !suspended_; }
+  /// Clears every managed queue (their waiting producers' `put` throw `operation_aborted`);
+  /// the suspended state is unchanged.
+  void clear() noexcept;
+  /// Returns at once if active, else when `resume()` is called.
+  awaitable<void> acquire();
+  /// Clears `queue` on every `resume()` until the queue is destroyed.
+  void manage_queue(FlowControlQueueBase& queue);
+
+ private:
+  friend class FlowControlQueueBase;
+  bool suspended_;
+  Event resume_;
+  std::vector<FlowControlQueueBase*> queues_;
 };
 
 }  // namespace mode

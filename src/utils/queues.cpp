@@ -1,0 +1,40 @@
+// The item-independent part of FlowControlQueue: waiting, waking and flow-control registration.
+#include <mode/utils/queues.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <vector>
+
+namespace mode {
+
+FlowControlQueueBase::FlowControlQueueBase(std::size_t maxsize, FlowControlEvent* flow_control,
+                                           bool clear_on_resume)
+    : maxsize_(maxsize), flow_control_(flow_control) {
+  if (flow_control && clear_on_resume) flow_control->manage_queue(*this);
+}
+
+FlowControlQueueBase::~FlowControlQueueBase() {
+  if (managed_by_) std::erase(managed_by_->queues_, this);
+}
+
+awaitable<void> FlowControlQueueBase::park(detail::WaitList& list) {
+  detail::WaitOp op;
+  list.push_back(op.source_link);
+  const detail::Wake why = co_await op.wait();
+  if (why == detail::Wake::cancelled)
+    throw boost::system::system_error(asio::error::operation_aborted);
+}
+
+void FlowControlQueueBase::wake_one(detail::WaitList& list) noexcept {
+  if (detail::WaitOp* op = list.front()) op->fire(detail::Wake::done);
+}
+
+void FlowControlQueueBase::raise_error(bool items_left) {
+  std::exception_ptr error = std::move(errors_.front());
+  errors_.pop_front();
+  if (items_left || !errors_.empty()) wake_one(getters_);
+  std::rethrow_exception(error);
+}
+
+}  // namespace mode

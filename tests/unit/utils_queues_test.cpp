@@ -1,0 +1,460 @@
+// Tests of mode/utils/queues.hpp (FlowControlQueue, ThrowableQueue) against BEHAVIOUR.md §10.
+#include <mode/utils/queues.hpp>
+
+// The header under test stays first and alone: it must compile on its own.
+#include <mode/testing.hpp>
+#include <mode/utils/locks.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
+#include <gtest/gtest.h>
+
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+namespace asio = boost::asio;
+
+// Runs the ready handlers; restarts first, as run_until leaves a context stopped once idle.
+void poll(asio::io_context& ctx) {
+  ctx.restart();
+  ctx.poll();
+}
+using mode::awaitable;
+using mode::FlowControlEvent;
+using mode::FlowControlQueue;
+using mode::ThrowableQueue;
+
+struct Outcome {
+  bool finished = false;
+  std::exception_ptr error;
+  std::optional<int> value;
+};
+
+bool aborted(const std::exception_ptr& e) {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const boost::system::system_error& err) {
+    return err.code() == asio::error::operation_aborted;
+  } catch (...) {
+  }
+  return false;
+}
+
+std::string what(const std::exception_ptr& e) {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::exception& err) {
+    return err.what();
+  }
+  return {};
+}
+
+template <class Q>
+std::shared_ptr<Outcome> spawn_put(asio::io_context& ctx, Q& q, int v,
+                                   asio::cancellation_signal* signal = nullptr) {
+  auto out = std::make_shared<Outcome>();
+  auto done = [out](std::exception_ptr e) {
+    out->finished = true;
+    out->error = e;
+  };
+  if (signal)
+    asio::co_spawn(ctx, q.put(v), asio::bind_cancellation_slot(signal->slot(), done));
+  else
+    asio::co_spawn(ctx, q.put(v), done);
+  return out;
+}
+
+template <class Q>
+std::shared_ptr<Outcome> spawn_get(asio::io_context& ctx, Q& q,
+                                   asio::cancellation_signal* signal = nullptr) {
+  auto out = std::make_shared<Outcome>();
+  auto done = [out](std::exception_ptr e, int v) {
+    out->finished = true;
+    out->error = e;
+    if (!e) out->value = v;
+  };
+  if (signal)
+    asio::co_spawn(ctx, q.get(), asio::bind_cancellation_slot(signal->slot(), done));
+  else
+    asio::co_spawn(ctx, q.get(), done);
+  return out;
+}
+
+void run_until_finished(asio::io_context& ctx, const std::shared_ptr<Outcome>& out) {
+  mode::testing::run_until(ctx, [&] { return out->finished; });
+}
+
+TEST(FlowControlQueue, UnboundedPutGetIsFifo) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q;
+  EXPECT_EQ(q.maxsize(), 0u);
+  EXPECT_TRUE(q.empty());
+  EXPECT_FALSE(q.full());
+  EXPECT_EQ(q.flow_control(), nullptr);
+  mode::testing::run(ctx, [](FlowControlQueue<int>* q) -> awaitable<void> {
+    for (int i = 0; i < 100; ++i) co_await q->put(i);
+  }(&q));
+  EXPECT_EQ(q.qsize(), 100u);
+  EXPECT_FALSE(q.full());
+  for (int i = 0; i < 100; ++i) {
+    const int v = mode::testing::run(ctx, q.get());
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, NowaitVariantsThrowWhenEmptyOrFull) {
+  FlowControlQueue<std::string> q(2);
+  EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);
+  q.put_nowait("a");
+  q.put_nowait("b");
+  EXPECT_TRUE(q.full());
+  EXPECT_THROW(q.put_nowait("c"), mode::QueueFull);
+  EXPECT_EQ(q.get_nowait(), "a");
+  EXPECT_EQ(q.get_nowait(), "b");
+  EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);
+}
+
+TEST(FlowControlQueue, GetWaitsForPut) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q;
+  auto got = spawn_get(ctx, q);
+  poll(ctx);
+  EXPECT_FALSE(got->finished);
+  EXPECT_EQ(q.getters(), 1u);
+  q.put_nowait(7);
+  run_until_finished(ctx, got);
+  EXPECT_EQ(got->value, 7);
+  EXPECT_EQ(q.getters(), 0u);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, WaitingGettersAreServedInOrder) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q;
+  auto a = spawn_get(ctx, q);
+  auto b = spawn_get(ctx, q);
+  auto c = spawn_get(ctx, q);
+  poll(ctx);
+  EXPECT_EQ(q.getters(), 3u);
+  q.put_nowait(1);
+  q.put_nowait(2);
+  q.put_nowait(3);
+  mode::testing::run_until(ctx, [&] { return a->finished && b->finished && c->finished; });
+  EXPECT_EQ(a->value, 1);
+  EXPECT_EQ(b->value, 2);
+  EXPECT_EQ(c->value, 3);
+}
+
+TEST(FlowControlQueue, WokenGetterThatLosesTheItemWaitsAgain) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q;
+  auto a = spawn_get(ctx, q);
+  poll(ctx);
+  q.put_nowait(1);
+  EXPECT_EQ(q.get_nowait(), 1);  // taken before the woken getter runs
+  poll(ctx);
+  EXPECT_FALSE(a->finished);
+  EXPECT_EQ(q.getters(), 1u);
+  q.put_nowait(2);
+  run_until_finished(ctx, a);
+  EXPECT_EQ(a->value, 2);
+}
+
+TEST(FlowControlQueue, PutWaitsWhileFull) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q(1);
+  q.put_nowait(1);
+  auto put = spawn_put(ctx, q, 2);
+  poll(ctx);
+  EXPECT_FALSE(put->finished);
+  EXPECT_EQ(q.putters(), 1u);
+  EXPECT_EQ(q.get_nowait(), 1);
+  run_until_finished(ctx, put);
+  EXPECT_EQ(put->error, nullptr);
+  EXPECT_EQ(q.get_nowait(), 2);
+}
+
+TEST(FlowControlQueue, PutWaitsWhileSuspendedAndResumeLetsItGo) {
+  asio::io_context ctx;
+  FlowControlEvent flow;  // starts suspended
+  EXPECT_FALSE(flow.is_active());
+  FlowControlQueue<int> q(0, flow);
+  EXPECT_EQ(q.flow_control(), &flow);
+  auto put = spawn_put(ctx, q, 5);
+  poll(ctx);
+  EXPECT_FALSE(put->finished);
+  EXPECT_TRUE(q.empty());
+  q.put_nowait(4);  // put_nowait ignores flow control, as in Mode
+  flow.resume();
+  run_until_finished(ctx, put);
+  EXPECT_EQ(put->error, nullptr);
+  EXPECT_EQ(q.get_nowait(), 4);
+  EXPECT_EQ(q.get_nowait(), 5);
+  // Active flow control: put completes at once.
+  mode::testing::run(ctx, q.put(6));
+  EXPECT_EQ(q.get_nowait(), 6);
+  flow.suspend();
+  auto later = spawn_put(ctx, q, 7);
+  poll(ctx);
+  EXPECT_FALSE(later->finished);
+  flow.resume();
+  run_until_finished(ctx, later);
+  EXPECT_EQ(q.get_nowait(), 7);
+}
+
+TEST(FlowControlQueue, ManyWaitingProducersAllGoOnResume) {
+  asio::io_context ctx;
+  FlowControlEvent flow;
+  FlowControlQueue<int> q(0, flow);
+  std::vector<std::shared_ptr<Outcome>> puts;
+  for (int i = 0; i < 10; ++i) puts.push_back(spawn_put(ctx, q, i));
+  poll(ctx);
+  for (auto& p : puts) EXPECT_FALSE(p->finished);
+  flow.resume();
+  mode::testing::run_until(ctx, [&] {
+    for (auto& p : puts)
+      if (!p->finished) return false;
+    return true;
+  });
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(q.get_nowait(), i);
+}
+
+TEST(FlowControlQueue, ClearDropsItemsAndAbortsWaitingPuts) {
+  asio::io_context ctx;
+  FlowControlQueue<int> q(1);
+  q.put_nowait(1);
+  auto a = spawn_put(ctx, q, 2);
+  auto b = spawn_put(ctx, q, 3);
+  poll(ctx);
+  EXPECT_EQ(q.putters(), 2u);
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.putters(), 0u);
+  mode::testing::run_until(ctx, [&] { return a->finished && b->finished; });
+  EXPECT_TRUE(aborted(a->error));
+  EXPECT_TRUE(aborted(b->error));
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, ClearOnResumeClearsTheQueueWhenFlowResumes) {
+  asio::io_context ctx;
+  FlowControlEvent flow(false);
+  EXPECT_TRUE(flow.is_active());
+  FlowControlQueue<int> cleared(0, flow, true);
+  FlowControlQueue<int> kept(0, flow);
+  cleared.put_nowait(1);
+  kept.put_nowait(1);
+  flow.suspend();
+  flow.resume();
+  EXPECT_TRUE(cleared.empty());
+  EXPECT_EQ(kept.qsize(), 1u);
+  cleared.put_nowait(2);
+  flow.clear();  // clears managed queues without changing the state
+  EXPECT_TRUE(cleared.empty());
+  EXPECT_EQ(kept.qsize(), 1u);
+  EXPECT_TRUE(flow.is_active());
+  // manage_queue registers any queue (once).
+  flow.manage_queue(kept);
+  flow.manage_queue(kept);
+  flow.clear();
+  EXPECT_TRUE(kept.empty());
+}
+
+TEST(FlowControlQueue, QueueAndEventMayBeDestroyedInEitherOrder) {
+  auto flow = std::make_unique<FlowControlEvent>(false);
+  auto q1 = std::make_unique<FlowControlQueue<int>>(0, *flow, true);
+  {
+    FlowControlQueue<int> q2(0, *flow, true);
+    q2.put_nowait(1);
+  }
+  q1->put_nowait(1);
+  flow->resume();  // q2 unregistered itself
+  EXPECT_TRUE(q1->empty());
+  flow.reset();
+  q1.reset();  // the event detached q1: no use of the dead event
+}
+
+TEST(FlowControlQueue, WaitingGetIsCancellable) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  FlowControlQueue<int> q;
+  auto cancelled = spawn_get(ctx, q, &signal);
+  auto kept = spawn_get(ctx, q);
+  poll(ctx);
+  ASSERT_EQ(q.getters(), 2u);
+  signal.emit(asio::cancellation_type::terminal);
+  run_until_finished(ctx, cancelled);
+  EXPECT_TRUE(aborted(cancelled->error));
+  EXPECT_EQ(q.getters(), 1u);
+  q.put_nowait(9);  // goes to the remaining getter, none lost
+  run_until_finished(ctx, kept);
+  EXPECT_EQ(kept->value, 9);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, PutWaitingForRoomIsCancellableAndAddsNothing) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  FlowControlQueue<int> q(1);
+  q.put_nowait(1);
+  auto put = spawn_put(ctx, q, 2, &signal);
+  poll(ctx);
+  ASSERT_EQ(q.putters(), 1u);
+  signal.emit(asio::cancellation_type::terminal);
+  run_until_finished(ctx, put);
+  EXPECT_TRUE(aborted(put->error));
+  EXPECT_EQ(q.putters(), 0u);
+  EXPECT_EQ(q.get_nowait(), 1);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, PutWaitingForFlowControlIsCancellable) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  FlowControlEvent flow;
+  FlowControlQueue<int> q(0, flow);
+  auto put = spawn_put(ctx, q, 2, &signal);
+  poll(ctx);
+  signal.emit(asio::cancellation_type::terminal);
+  run_until_finished(ctx, put);
+  EXPECT_TRUE(aborted(put->error));
+  flow.resume();
+  poll(ctx);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(FlowControlQueue, DestroyingTheQueueAbortsWaiters) {
+  asio::io_context ctx;
+  auto full = std::make_unique<FlowControlQueue<int>>(1);
+  full->put_nowait(0);
+  auto put = spawn_put(ctx, *full, 1);
+  auto empty = std::make_unique<FlowControlQueue<int>>();
+  auto get = spawn_get(ctx, *empty);
+  poll(ctx);
+  full.reset();
+  empty.reset();
+  mode::testing::run_until(ctx, [&] { return put->finished && get->finished; });
+  EXPECT_TRUE(aborted(put->error));
+  EXPECT_TRUE(aborted(get->error));
+}
+
+awaitable<void> produce(FlowControlQueue<int>* q, int n) {
+  for (int i = 0; i < n; ++i) co_await q->put(i);
+}
+
+awaitable<void> consume(FlowControlQueue<int>* q, int n, std::vector<int>* got) {
+  for (int i = 0; i < n; ++i) {
+    const int v = co_await q->get();
+    got->push_back(v);
+  }
+}
+
+TEST(FlowControlQueue, BoundedProducerConsumerDeliversEverythingInOrder) {
+  asio::io_context ctx;
+  FlowControlEvent flow(false);
+  FlowControlQueue<int> q(3, flow);
+  std::vector<int> got;
+  int done = 0;
+  auto count = [&](std::exception_ptr e) {
+    EXPECT_EQ(e, nullptr);
+    ++done;
+  };
+  asio::co_spawn(ctx, consume(&q, 1000, &got), count);
+  asio::co_spawn(ctx, produce(&q, 1000), count);
+  mode::testing::run_until(ctx, [&] { return done == 2; });
+  ASSERT_EQ(got.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(got[i], i);
+}
+
+TEST(ThrowableQueue, ThrowMakesTheNextGetRaiseThenItemsFollow) {
+  asio::io_context ctx;
+  ThrowableQueue<int> q;
+  mode::testing::run(ctx, q.put(3));
+  mode::testing::run(ctx, q.put(4));
+  q.throw_(std::make_exception_ptr(std::out_of_range("key")));
+  EXPECT_FALSE(q.empty());
+  EXPECT_EQ(q.pending_errors(), 1u);
+  EXPECT_THROW(mode::testing::run(ctx, q.get()), std::out_of_range);
+  EXPECT_EQ(mode::testing::run(ctx, q.get()), 3);
+  EXPECT_EQ(mode::testing::run(ctx, q.get()), 4);
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(ThrowableQueue, ThrowWakesAWaitingGetter) {
+  asio::io_context ctx;
+  ThrowableQueue<int> q;
+  auto get = spawn_get(ctx, q);
+  poll(ctx);
+  ASSERT_EQ(q.getters(), 1u);
+  q.throw_(std::make_exception_ptr(std::runtime_error("boom")));
+  run_until_finished(ctx, get);
+  EXPECT_EQ(what(get->error), "boom");
+  EXPECT_TRUE(q.empty());
+}
+
+TEST(ThrowableQueue, ErrorsAreRaisedOldestFirstAlsoByGetNowait) {
+  ThrowableQueue<int> q;
+  q.put_nowait(1);
+  q.throw_(std::make_exception_ptr(std::runtime_error("first")));
+  q.throw_(std::make_exception_ptr(std::runtime_error("second")));
+  std::vector<std::string> seen;
+  for (int i = 0; i < 2; ++i) {
+    try {
+      q.get_nowait();
+    } catch (const std::runtime_error& e) {
+      seen.push_back(e.what());
+    }
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"first", "second"}));
+  EXPECT_EQ(q.get_nowait(), 1);
+  EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);
+}
+
+TEST(ThrowableQueue, ErrorAndItemsReachSeveralWaitingGetters) {
+  asio::io_context ctx;
+  ThrowableQueue<int> q;
+  auto a = spawn_get(ctx, q);
+  auto b = spawn_get(ctx, q);
+  poll(ctx);
+  q.throw_(std::make_exception_ptr(std::runtime_error("x")));
+  q.put_nowait(1);
+  mode::testing::run_until(ctx, [&] { return a->finished && b->finished; });
+  EXPECT_EQ(what(a->error), "x");
+  EXPECT_EQ(b->value, 1);
+}
+
+TEST(ThrowableQueue, ClearDropsErrorsItemsAndAbortsPuts) {
+  asio::io_context ctx;
+  FlowControlEvent flow(false);
+  ThrowableQueue<int> q(1, flow);
+  q.put_nowait(1);
+  q.throw_(std::make_exception_ptr(std::runtime_error("x")));
+  auto put = spawn_put(ctx, q, 2);
+  poll(ctx);
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(q.pending_errors(), 0u);
+  run_until_finished(ctx, put);
+  EXPECT_TRUE(aborted(put->error));
+  EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);
+}
+
+TEST(ThrowableQueue, NullErrorIsRejected) {
+  ThrowableQueue<int> q;
+  EXPECT_THROW(q.throw_(nullptr), std::invalid_argument);
+  EXPECT_TRUE(q.empty());
+}
+
+}  // namespace
