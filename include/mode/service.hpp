@@ -379,6 +379,14 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void describe_stop(std::string& out) const;
   template <class T>
   static awaitable<void> store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out);
+  /// The awaitables of a race, each storing its value (if any) where the waiter reads it.
+  template <class T>
+  struct RaceItems {
+    std::vector<awaitable<void>> items;
+    std::vector<std::shared_ptr<std::optional<T>>> outs;  // empty for void
+  };
+  template <class T>
+  static RaceItems<T> race_items(std::vector<awaitable<T>> xs);
 
   std::shared_ptr<Node<Service*>> beacon_;
   std::vector<ServicePtr> children_;
@@ -409,23 +417,31 @@ awaitable<void> Service::store_into(awaitable<T> x, std::shared_ptr<std::optiona
 }
 
 template <class T>
-awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout) {
-  std::vector<awaitable<void>> items;
-  std::shared_ptr<std::optional<T>> out;
-  if constexpr (std::is_void_v<T>) {
-    items.push_back(std::move(x));
-  } else {
-    out = std::make_shared<std::optional<T>>();
-    items.push_back(store_into(std::move(x), out));
+Service::RaceItems<T> Service::race_items(std::vector<awaitable<T>> xs) {
+  RaceItems<T> r;
+  for (auto& x : xs) {
+    if constexpr (std::is_void_v<T>) {
+      r.items.push_back(std::move(x));
+    } else {
+      r.outs.push_back(std::make_shared<std::optional<T>>());
+      r.items.push_back(store_into(std::move(x), r.outs.back()));
+    }
   }
-  const detail::RaceOutcome o = co_await race(std::move(items), true, timeout);
+  return r;
+}
+
+template <class T>
+awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout) {
+  std::vector<awaitable<T>> one;
+  one.push_back(std::move(x));
+  auto many = co_await wait_many(std::move(one), timeout);
   WaitResult<T> r;
-  r.stopped = o.stopped;
-  r.timed_out = o.timed_out;
+  r.stopped = many.stopped;
+  r.timed_out = many.timed_out;
   if constexpr (std::is_void_v<T>) {
-    r.done = o.done[0] != 0;
+    r.done = many.result.has_value();
   } else {
-    if (o.done[0]) r.result = std::move(*out);
+    if (many.result) r.result = std::move(many.result->front());
   }
   co_return r;
 }
@@ -433,17 +449,8 @@ awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> ti
 template <class T>
 awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
     std::vector<awaitable<T>> xs, std::optional<Seconds> timeout) {
-  std::vector<awaitable<void>> items;
-  std::vector<std::shared_ptr<std::optional<T>>> outs;
-  for (auto& x : xs) {
-    if constexpr (std::is_void_v<T>) {
-      items.push_back(std::move(x));
-    } else {
-      outs.push_back(std::make_shared<std::optional<T>>());
-      items.push_back(store_into(std::move(x), outs.back()));
-    }
-  }
-  const detail::RaceOutcome o = co_await race(std::move(items), true, timeout);
+  RaceItems<T> race_of = race_items(std::move(xs));
+  const detail::RaceOutcome o = co_await race(std::move(race_of.items), true, timeout);
   WaitResult<std::vector<detail::Stored<T>>> r;
   r.stopped = o.stopped;
   r.timed_out = o.timed_out;
@@ -453,7 +460,7 @@ awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
     if constexpr (std::is_void_v<T>)
       r.result->emplace_back();
     else
-      r.result->push_back(std::move(**outs[i]));
+      r.result->push_back(std::move(race_of.outs[i]->value()));
   }
   co_return r;
 }
@@ -461,17 +468,8 @@ awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
 template <class T>
 awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
                                                   std::optional<Seconds> timeout) {
-  std::vector<awaitable<void>> items;
-  std::vector<std::shared_ptr<std::optional<T>>> outs;
-  for (auto& x : xs) {
-    if constexpr (std::is_void_v<T>) {
-      items.push_back(std::move(x));
-    } else {
-      outs.push_back(std::make_shared<std::optional<T>>());
-      items.push_back(store_into(std::move(x), outs.back()));
-    }
-  }
-  const detail::RaceOutcome o = co_await race(std::move(items), false, timeout);
+  RaceItems<T> race_of = race_items(std::move(xs));
+  const detail::RaceOutcome o = co_await race(std::move(race_of.items), false, timeout);
   WaitFirstResult<T> r;
   r.stopped = o.stopped;
   r.timed_out = o.timed_out;
@@ -481,7 +479,7 @@ awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
     if constexpr (std::is_void_v<T>)
       r.results.emplace_back();
     else
-      r.results.push_back(std::move(**outs[i]));
+      r.results.push_back(std::move(race_of.outs[i]->value()));
   }
   co_return r;
 }
