@@ -1,0 +1,163 @@
+// Scenarios `tree` and `stop_latency`: a root with N children whose one task sleeps in a loop,
+// against N bare coroutines each looping on its own steady_timer.
+#include <mode/service.hpp>
+
+#include "scenarios.hpp"
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <vector>
+
+namespace mode::bench {
+namespace {
+
+/// Counts the tasks that began running.
+struct Progress {
+  std::size_t started = 0;
+};
+
+class Child final : public Service {
+ public:
+  Child(Progress* progress, double sleep_s) : progress_(progress), sleep_s_(sleep_s) {
+    task(&Child::run);
+  }
+
+ private:
+  awaitable<void> run() {
+    ++progress_->started;
+    for (;;) {
+      const bool slept = co_await sleep(sleep_s_);
+      if (!slept) co_return;
+    }
+  }
+
+  Progress* progress_;
+  double sleep_s_;
+};
+
+awaitable<void> bare_sleeper(Progress* progress, Clock::duration period) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  ++progress->started;
+  for (;;) {
+    timer.expires_after(period);
+    const auto [ec] = co_await timer.async_wait(asio::as_tuple(use_awaitable));
+    if (ec) co_return;
+  }
+}
+
+struct TreeResult {
+  double create_ms = 0;
+  double start_ms = 0;
+  double stop_ms = 0;
+  double destroy_ms = 0;
+  double bytes_per_service = 0;
+};
+
+double bytes_per(std::size_t before, std::size_t after, std::size_t n) {
+  return after > before ? static_cast<double>(after - before) / static_cast<double>(n) : 0.0;
+}
+
+TreeResult measure_services(std::size_t n, double sleep_s) {
+  asio::io_context ctx;
+  Progress progress;
+  TreeResult r;
+  const std::size_t rss_before = rss_bytes();
+  const Clock::time_point t0 = Clock::now();
+  auto root = std::make_shared<Service>();
+  for (std::size_t i = 0; i < n; ++i)
+    root->add_dependency(std::make_shared<Child>(&progress, sleep_s));
+  const Clock::time_point t1 = Clock::now();
+  Completion started;
+  spawn(ctx, root->start(), started);
+  run_while_not(ctx, [&] { return started.done && (started.error || progress.started == n); });
+  if (started.error) std::rethrow_exception(started.error);
+  const Clock::time_point t2 = Clock::now();
+  const std::size_t rss_after = rss_bytes();
+  Completion stopped;
+  spawn(ctx, root->stop(), stopped);
+  run_until_complete(ctx, stopped);
+  const Clock::time_point t3 = Clock::now();
+  root.reset();
+  const Clock::time_point t4 = Clock::now();
+  r.create_ms = ms_between(t0, t1);
+  r.start_ms = ms_between(t1, t2);
+  r.stop_ms = ms_between(t2, t3);
+  r.destroy_ms = ms_between(t3, t4);
+  r.bytes_per_service = bytes_per(rss_before, rss_after, n);
+  return r;
+}
+
+TreeResult measure_bare(std::size_t n, double sleep_s) {
+  asio::io_context ctx;
+  Progress progress;
+  std::size_t joined = 0;
+  std::exception_ptr error;
+  TreeResult r;
+  const std::size_t rss_before = rss_bytes();
+  // The signals are part of the cost: a bare coroutine needs one to be cancelled and joined.
+  std::vector<asio::cancellation_signal> signals(n);
+  const Clock::time_point t0 = Clock::now();
+  const auto period =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(sleep_s));
+  for (std::size_t i = 0; i < n; ++i) {
+    asio::co_spawn(
+        ctx, bare_sleeper(&progress, period),
+        asio::bind_cancellation_slot(signals[i].slot(), [&joined, &error](std::exception_ptr e) {
+          ++joined;
+          if (e && !error) error = e;
+        }));
+  }
+  run_while_not(ctx, [&] { return progress.started == n; });
+  const Clock::time_point t1 = Clock::now();
+  const std::size_t rss_after = rss_bytes();
+  for (asio::cancellation_signal& s : signals) s.emit(asio::cancellation_type::terminal);
+  run_while_not(ctx, [&] { return joined == n; });
+  const Clock::time_point t2 = Clock::now();
+  if (error) std::rethrow_exception(error);
+  r.start_ms = ms_between(t0, t1);
+  r.stop_ms = ms_between(t1, t2);
+  r.bytes_per_service = bytes_per(rss_before, rss_after, n);
+  return r;
+}
+
+std::size_t count_of(std::int64_t v) { return static_cast<std::size_t>(v); }
+
+}  // namespace
+
+Fields run_tree(const Params& p) {
+  const std::size_t n = count_of(p.n);
+  const auto base = run_forked<TreeResult>([n] { return measure_bare(n, 1.0); });
+  const auto ours = run_forked<TreeResult>([n] { return measure_services(n, 1.0); });
+  return {
+      {"n", static_cast<double>(n), 0},
+      {"create_ms", ours.create_ms, 3},
+      {"start_ms", ours.start_ms, 3},
+      {"stop_ms", ours.stop_ms, 3},
+      {"destroy_ms", ours.destroy_ms, 3},
+      {"bytes_per_service", ours.bytes_per_service, 0},
+      {"baseline_start_ms", base.start_ms, 3},
+      {"baseline_stop_ms", base.stop_ms, 3},
+      {"baseline_bytes_per_service", base.bytes_per_service, 0},
+      {"ratio", (ours.start_ms + ours.stop_ms) / (base.start_ms + base.stop_ms), 3},
+  };
+}
+
+Fields run_stop_latency(const Params& p) {
+  const std::size_t n = count_of(p.n);
+  const auto base = run_forked<TreeResult>([n] { return measure_bare(n, 30.0); });
+  const auto ours = run_forked<TreeResult>([n] { return measure_services(n, 30.0); });
+  return {
+      {"n", static_cast<double>(n), 0},
+      {"stop_ms", ours.stop_ms, 3},
+      {"baseline_stop_ms", base.stop_ms, 3},
+      {"ratio", ours.stop_ms / base.stop_ms, 3},
+  };
+}
+
+}  // namespace mode::bench

@@ -1,0 +1,18 @@
+// The mode-bench scenarios (DESIGN.md §7): each runs its bare-Asio baseline, then the same work
+// with mode services, each in a fresh child process, and returns one result line's fields.
+#pragma once
+
+#include "harness.hpp"
+
+namespace mode::bench {
+
+/// Start and stop of a root with `n` children, each with one task sleeping 1 s in a loop.
+Fields run_tree(const Params& p);
+/// `k` services with a 10 ms timer each, for 3 s: ticks delivered, lateness, CPU.
+Fields run_timers(const Params& p);
+/// Stop of a root whose `n` children each have a task in `sleep(30.0)`.
+Fields run_stop_latency(const Params& p);
+/// `n` times `co_await wait(event)` on an already set Event, inside a running service.
+Fields run_wait_set_event(const Params& p);
+
+}  // namespace mode::bench
