@@ -1,0 +1,171 @@
+// mode::Worker: runs a tree of services as a well-behaved process (Mode's `mode.Worker`):
+// command line, logging, POSIX signals, exit status.
+#pragma once
+
+#include <mode/service.hpp>
+#include <mode/utils/logging_setup.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace mode {
+
+class BlockingDetector;
+
+namespace detail {
+/// The Worker's loop, in a base class so that it is destroyed after the services (whose Asio
+/// objects must not outlive it).
+struct WorkerLoop {
+  asio::io_context ctx_;
+};
+}  // namespace detail
+
+/// Options of a Worker (Mode's Worker arguments); the command line can override most of them.
+struct WorkerOptions {
+  bool debug = false;  ///< `--debug`: debug log level, blocking detector, console
+  bool quiet = false;  ///< `--quiet`: `say` and `carp` print nothing
+  /// `--loglevel`: a name (`info`, `WARNING`...) or number (`20`); empty means WARNING.
+  std::string loglevel;
+  std::string logfile;           ///< `--logfile`: append the log to this file, not stderr
+  LoggingConfig logging_config;  ///< extra sinks and per-logger levels
+  bool redirect_stdouts = true;  ///< std::cout / std::cerr writes go to the log...
+  LogLevel redirect_stdouts_level = LogLevel::warn;  ///< ...at this level
+  std::uint16_t console_port = 50101;      ///< `--console-port`: introspection endpoint (debug)
+  Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
+  bool override_logging = true;            ///< set up logging at the first start
+  ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
+  /// Keep running until stopped or signalled; off: stop once the services have started.
+  bool daemon = true;
+  /// Bound of the whole graceful stop; past it the worker logs what still runs and exits 1.
+  Seconds shutdown_deadline = 30.0;
+  std::string version = "0";  ///< printed by `--version`
+};
+
+/// Exit statuses of `execute`/`execute_from_commandline`.
+enum ExitStatus : int {
+  exit_ok = 0,         ///< stopped cleanly
+  exit_failure = 1,    ///< a service crashed, the start failed, or the stop passed its deadline
+  exit_usage = 2,      ///< bad command line
+  exit_sigint = 130,   ///< second SIGINT while stopping: forced exit
+  exit_sigterm = 143,  ///< second SIGTERM while stopping: forced exit
+};
+
+/// Starts services from the command line and runs them until a signal stops them (Mode's
+/// `mode.Worker`); the given services are its children, so they log as `[^-App]`.
+///
+/// ```
+/// int main(int argc, char** argv) {
+///   return mode::Worker(std::make_shared<App>()).execute_from_commandline(argc, argv);
+/// }
+/// ```
+///
+/// Contract: the worker owns an `io_context` and runs everything on it, in the calling thread.
+/// SIGINT/SIGTERM log `[^Worker]: Stopping on signal received...` and stop it; a second one
+/// while stopping logs what still runs and ends the process at once with 130/143; the graceful
+/// stop is bounded by `shutdown_deadline` (then exit 1). SIGUSR1 writes the service tree with
+/// states and tasks to stderr; SIGUSR2 toggles debug logging. `execute` returns only after a
+/// complete stop (the status to return from `main`); forced exits call `_exit` after flushing
+/// the log. A worker runs once. It may live on the stack or in a `shared_ptr`.
+class Worker : private detail::WorkerLoop, public Service {
+ public:
+  /// `Worker(app1, app2, options)`: services, optionally followed by WorkerOptions.
+  template <class... Args>
+  requires(!(std::is_same_v<std::remove_cvref_t<Args>, std::vector<ServicePtr>> ||
+             ...)) explicit Worker(Args&&... args) {
+    (add_arg(std::forward<Args>(args)), ...);
+  }
+  Worker(std::vector<ServicePtr> services, WorkerOptions options);
+  ~Worker() override;
+
+  /// Parses the command line (CLI11) into the options, then `execute()`. `--help` and
+  /// `--version` print and return 0; a bad flag or value prints the error and returns 2.
+  [[nodiscard]] int execute_from_commandline(int argc, const char* const* argv);
+  /// Sets up logging, runs the services until stopped, and returns the exit status.
+  [[nodiscard]] int execute();
+
+  /// The command-line parser, to add the program's own flags before
+  /// `execute_from_commandline` (include <CLI/CLI.hpp> to use it).
+  CLI::App& cli();
+
+  WorkerOptions& options() noexcept { return options_; }
+  const std::vector<ServicePtr>& services() const noexcept { return services_; }
+  /// The loop everything runs on.
+  asio::io_context& io_context() noexcept { return ctx_; }
+
+  /// Writes `msg` and a newline to stdout unless quiet (bypassing the stdout redirection).
+  void say(std::string_view msg) const;
+  /// Writes `msg` and a newline to stderr unless quiet (bypassing the redirection).
+  void carp(std::string_view msg) const;
+
+  /// Asks the worker to stop, as SIGTERM does (callable from the loop thread only).
+  void request_stop() noexcept;
+  /// The service tree with states, diag flags and tasks (the SIGUSR1 report).
+  std::string cry() const;
+  /// The BlockingDetector (created on first use; started by the worker in debug mode).
+  std::shared_ptr<BlockingDetector> blocking_detector();
+
+  std::string label() const override { return "Worker"; }
+
+ protected:
+  std::vector<ServicePtr> on_init_dependencies() override;
+  /// Sets up logging (`default_on_first_start`), then `on_execute`.
+  awaitable<void> on_first_start() override;
+  awaitable<void> default_on_first_start();
+  /// Called once at the first start, after logging is set up.
+  virtual awaitable<void> on_execute() { co_return; }
+  /// Called after logging is set up, with the level it set.
+  virtual void on_setup_root_logger(LogLevel /*level*/) {}
+  /// Called when the services have stopped, before the loop is drained.
+  virtual void on_worker_shutdown() {}
+  /// In daemon mode, waits until a stop is requested or a service crashes.
+  awaitable<void> on_started() override;
+
+  /// Stops everything within `shutdown_deadline` and drains the loop.
+  awaitable<void> stop_and_shutdown();
+
+ private:
+  template <class S>
+  requires std::is_base_of_v<Service, S>
+  void add_arg(std::shared_ptr<S> s) { services_.push_back(std::move(s)); }
+  void add_arg(WorkerOptions o) { options_ = std::move(o); }
+
+  awaitable<void> run();
+  void wait_for_signal();
+  void on_signal(int signo);
+  void begin_stop(bool spawn);
+  [[noreturn]] void force_exit(int status, std::string_view why);
+  void setup_cli();
+
+  std::vector<ServicePtr> services_;
+  WorkerOptions options_;
+  std::optional<asio::signal_set> signals_;
+  std::optional<asio::steady_timer> deadline_;
+  struct CliDeleter {
+    void operator()(CLI::App* app) const noexcept;
+  };
+  std::unique_ptr<CLI::App, CliDeleter> cli_;
+  std::unique_ptr<RedirectStdouts> redirect_;
+  std::shared_ptr<BlockingDetector> detector_;
+  Event stop_requested_;
+  std::optional<LogLevel> level_before_debug_;
+  LogLevel level_ = LogLevel::warn;
+  int signal_stop_ = 0;      // the signal that asked to stop, 0 if none
+  bool stop_begun_ = false;  // a stop coroutine was spawned
+  bool stop_done_ = false;
+  bool run_done_ = false;
+  std::exception_ptr start_error_;
+};
+
+}  // namespace mode

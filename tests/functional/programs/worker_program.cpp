@@ -1,0 +1,82 @@
+// A Worker program the functional tests run as a subprocess; `--scenario` picks its behaviour.
+#include <mode/worker.hpp>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <iostream>
+#include <stdexcept>
+#include <thread>
+
+namespace program {
+
+// Blocks the loop thread; the blocking detector must name it (the binary is linked -rdynamic).
+__attribute__((noinline)) void block_the_loop(double seconds) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+class Child : public mode::Service {
+ public:
+  Child() { task(&Child::tick, "tick"); }
+
+ private:
+  mode::awaitable<void> tick() {
+    for (;;) {
+      const bool slept = co_await sleep(0.05);
+      if (!slept) co_return;
+    }
+  }
+};
+
+class App : public mode::Service {
+ public:
+  explicit App(const std::string* scenario) : scenario_(scenario) { task(&App::work, "work"); }
+
+ protected:
+  std::vector<ServicePtr> on_init_dependencies() override { return {std::make_shared<Child>()}; }
+  mode::awaitable<void> on_start() override {
+    if (*scenario_ == "start_fail") throw std::runtime_error("cannot start");
+    co_return;
+  }
+  mode::awaitable<void> on_started() override {
+    log.info("ready");
+    std::cout << "printed to stdout" << std::endl;
+    co_return;
+  }
+  mode::awaitable<void> on_stop() override {
+    if (*scenario_ != "hang_on_stop") co_return;
+    log.info("hanging in on_stop");
+    const auto ex = co_await boost::asio::this_coro::executor;
+    boost::asio::steady_timer t(ex, std::chrono::hours(1));
+    co_await t.async_wait(mode::use_awaitable);
+  }
+
+ private:
+  mode::awaitable<void> work() {
+    const bool slept = co_await sleep(0.2);
+    if (!slept) co_return;
+    if (*scenario_ == "crash") throw std::logic_error("task exploded");
+    if (*scenario_ == "block") block_the_loop(1.5);
+    const bool stopped = co_await wait_for_stopped(std::nullopt);
+    (void)stopped;
+  }
+  const std::string* scenario_;
+};
+
+}  // namespace program
+
+int main(int argc, char** argv) {
+  std::string scenario = "clean";
+  mode::WorkerOptions options;
+  options.loglevel = "info";
+  mode::Worker worker(std::make_shared<program::App>(&scenario), options);
+  CLI::App& cli = worker.cli();
+  cli.add_option("--scenario", scenario, "clean, crash, start_fail, hang_on_stop, block");
+  cli.add_option_function<double>(
+      "--deadline", [&](double d) { worker.options().shutdown_deadline = d; },
+      "Bound of the graceful stop");
+  cli.add_flag_callback(
+      "--no-daemon", [&] { worker.options().daemon = false; }, "Stop once started");
+  return worker.execute_from_commandline(argc, argv);
+}

@@ -1,0 +1,94 @@
+// The tutorial demo as a real process on a free port: HTTP requests, then SIGTERM.
+#include "subprocess.hpp"
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <regex>
+
+#ifdef MODE_TUTORIAL
+namespace {
+
+using mode::testing::Subprocess;
+using ::testing::HasSubstr;
+
+// One HTTP/1.1 GET to 127.0.0.1:port; the whole response (the server closes the connection).
+std::string http_get(int port, const std::string& target) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return "write failed";
+  }
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+int served_port(const std::string& log) {
+  std::smatch m;
+  const std::regex re(R"(\[\^--Webserver\]: Serving on port (\d+))");
+  if (!std::regex_search(log, m, re)) return -1;
+  return std::stoi(m[1].str());
+}
+
+TEST(TutorialProcess, ServesPageViewsAndStopsOnSigterm) {
+  Subprocess p({MODE_TUTORIAL, "--port", "0"});
+  ASSERT_TRUE(p.wait_for_output("Serving on port")) << p.output();
+  const int port = served_port(p.err());
+  ASSERT_GT(port, 0) << p.err();
+  EXPECT_THAT(p.out(), HasSubstr("STARTING WEBSOCKET SERVER"));
+  EXPECT_THAT(http_get(port, "/"), HasSubstr("/ viewed 1 times"));
+  EXPECT_THAT(http_get(port, "/"), HasSubstr("/ viewed 2 times"));
+  const std::string graph = http_get(port, "/graph");
+  EXPECT_THAT(graph, HasSubstr("200 OK"));
+  EXPECT_THAT(graph, HasSubstr("\"AppService\" -> \"Webserver\""));
+  EXPECT_THAT(graph, HasSubstr("\"Webserver\" -> \"PageViewCache\""));
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  const std::string& log = p.err();
+  const std::size_t signal_at = log.find("[^Worker]: Stopping on signal received...");
+  const std::size_t webserver_at = log.find("[^--Webserver]: -Stopped!");
+  const std::size_t worker_at = log.find("[^Worker]: -Stopped!");
+  ASSERT_NE(signal_at, std::string::npos) << log;
+  EXPECT_LT(signal_at, webserver_at) << log;
+  EXPECT_LT(webserver_at, worker_at) << log;
+}
+
+TEST(TutorialProcess, PortInUseIsAClearErrorAndExit1) {
+  Subprocess first({MODE_TUTORIAL, "--port", "0"});
+  ASSERT_TRUE(first.wait_for_output("Serving on port")) << first.output();
+  const int port = served_port(first.err());
+  Subprocess second({MODE_TUTORIAL, "--port", std::to_string(port)});
+  EXPECT_EQ(second.wait(), 1) << second.output();
+  EXPECT_THAT(second.err(), HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port)));
+  first.kill(SIGINT);
+  EXPECT_EQ(first.wait(), 0) << first.output();
+}
+
+TEST(TutorialProcess, BadPortIsExit2) {
+  Subprocess p({MODE_TUTORIAL, "--port", "70000"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("--port"));
+}
+
+}  // namespace
+#endif

@@ -1,0 +1,194 @@
+// The Worker as a real process: signals, exit statuses, log lines, reports.
+#include "subprocess.hpp"
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace {
+
+using mode::testing::lines_with;
+using mode::testing::Subprocess;
+using ::testing::HasSubstr;
+
+Subprocess worker(std::vector<std::string> args = {}) {
+  args.insert(args.begin(), MODE_TEST_WORKER);
+  return Subprocess(std::move(args));
+}
+
+// Index of the first line containing `needle` at or after `from`, or npos.
+std::size_t find_line(const std::vector<std::string>& lines, std::string_view needle,
+                      std::size_t from = 0) {
+  for (std::size_t i = from; i < lines.size(); ++i)
+    if (lines[i].find(needle) != std::string::npos) return i;
+  return std::string::npos;
+}
+
+TEST(WorkerProcess, SigtermStopsCleanlyWithTheManualsLogLines) {
+  Subprocess p = worker();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  const std::optional<int> status = p.wait();
+  ASSERT_TRUE(status) << p.output();
+  EXPECT_EQ(*status, 0) << p.output();
+  const std::vector<std::string> lines = lines_with(p.err(), "]: ");
+  std::size_t at = 0;
+  for (const char* expected :
+       {"[^Worker]: Starting...", "[^-App]: Starting...", "[^--Child]: Starting...",
+        "[^-App]: ready", "[^Worker]: Stopping on signal received...", "[^Worker]: Stopping...",
+        "[^-App]: Stopping...", "[^--Child]: Stopping...", "[^--Child]: -Stopped!",
+        "[^-App]: -Stopped!", "[^Worker]: -Stopped!", "[^Worker]: Gathering service tasks...",
+        "[^Worker]: Closing event loop"}) {
+    const std::size_t i = find_line(lines, expected, at);
+    ASSERT_NE(i, std::string::npos) << "missing or out of order: " << expected << "\n" << p.err();
+    at = i + 1;
+  }
+  // Mode's line format, without trailing spaces.
+  const std::regex format(
+      R"(^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\]: \[\^Worker\]: Starting\.\.\.$)");
+  EXPECT_TRUE(std::regex_match(lines.at(find_line(lines, "[^Worker]: Starting...")), format))
+      << p.err();
+  // std::cout is redirected into the log at WARNING.
+  EXPECT_THAT(p.err(), HasSubstr(": WARNING]: printed to stdout"));
+  EXPECT_THAT(p.out(), Not(HasSubstr("printed to stdout")));
+}
+
+TEST(WorkerProcess, SigintStopsCleanly) {
+  Subprocess p = worker();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGINT);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+}
+
+TEST(WorkerProcess, SecondSigintWhileStoppingForcesExit130) {
+  Subprocess p = worker({"--scenario", "hang_on_stop"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGINT);
+  ASSERT_TRUE(p.wait_for_output("hanging in on_stop")) << p.output();
+  p.kill(SIGINT);
+  EXPECT_EQ(p.wait(), 130) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("SIGINT received while stopping: forced exit"));
+  EXPECT_THAT(p.err(), HasSubstr("still running: Worker (stopping)"));
+  EXPECT_THAT(p.err(), HasSubstr("App (stopping)"));
+}
+
+TEST(WorkerProcess, SecondSigtermWhileStoppingForcesExit143) {
+  Subprocess p = worker({"--scenario", "hang_on_stop"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  ASSERT_TRUE(p.wait_for_output("hanging in on_stop")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 143) << p.output();
+}
+
+TEST(WorkerProcess, StopPastTheDeadlineExits1) {
+  Subprocess p = worker({"--scenario", "hang_on_stop", "--deadline", "0.3"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 1) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("Stop did not finish within 0.3s; still running:"));
+}
+
+TEST(WorkerProcess, CrashExits1) {
+  Subprocess p = worker({"--scenario", "crash"});
+  EXPECT_EQ(p.wait(), 1) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^-App]: Crashed reason="));
+  EXPECT_THAT(p.err(), HasSubstr("task exploded"));
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+  EXPECT_THAT(p.err(), HasSubstr("We experienced a crash!"));
+}
+
+TEST(WorkerProcess, FailedStartExits1) {
+  Subprocess p = worker({"--scenario", "start_fail"});
+  EXPECT_EQ(p.wait(), 1) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: Error: "));
+  EXPECT_THAT(p.err(), HasSubstr("cannot start"));
+}
+
+TEST(WorkerProcess, NoDaemonExitsOnceStarted) {
+  Subprocess p = worker({"--no-daemon"});
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+}
+
+TEST(WorkerProcess, BadFlagExits2WithAMessage) {
+  Subprocess p = worker({"--bogus"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("--bogus"));
+}
+
+TEST(WorkerProcess, BadLogLevelExits2WithAMessage) {
+  Subprocess p = worker({"--loglevel", "loud"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("unknown log level 'loud'"));
+}
+
+TEST(WorkerProcess, BadBlockingTimeoutExits2) {
+  Subprocess p = worker({"--blocking-timeout", "soon"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("soon"));
+}
+
+TEST(WorkerProcess, HelpAndVersionExit0) {
+  Subprocess help = worker({"--help"});
+  EXPECT_EQ(help.wait(), 0);
+  EXPECT_THAT(help.out(), HasSubstr("--loglevel"));
+  EXPECT_THAT(help.out(), HasSubstr("--scenario"));
+  Subprocess version = worker({"--version"});
+  EXPECT_EQ(version.wait(), 0);
+}
+
+TEST(WorkerProcess, Sigusr1WritesTheServiceTree) {
+  Subprocess p = worker();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGUSR1);
+  ASSERT_TRUE(p.wait_for_output("TASK tick")) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("SERVICE TREE"));
+  EXPECT_THAT(p.err(), HasSubstr("Worker [running]"));
+  EXPECT_THAT(p.err(), HasSubstr("  App [running]"));
+  EXPECT_THAT(p.err(), HasSubstr("    TASK work"));
+  EXPECT_THAT(p.err(), HasSubstr("    Child [running]"));
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+}
+
+TEST(WorkerProcess, Sigusr2TogglesDebugLogging) {
+  Subprocess p = worker();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGUSR2);
+  ASSERT_TRUE(p.wait_for_output("Debug logging on")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr(": DEBUG]: [^-App]: Shutting down..."));
+}
+
+TEST(WorkerProcess, LogfileReceivesTheLog) {
+  char path[] = "/tmp/mode-worker-logXXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  Subprocess p = worker({"--logfile", path, "--no-daemon"});
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::remove(path);
+  EXPECT_THAT(text.str(), HasSubstr(": INFO]: [^Worker]: Starting..."));
+  EXPECT_THAT(text.str(), HasSubstr("[^Worker]: -Stopped!"));
+  EXPECT_THAT(p.err(), Not(HasSubstr("[^Worker]: Starting...")));
+}
+
+TEST(WorkerProcess, BlockingDetectorNamesTheBlockingFunction) {
+  Subprocess p = worker({"--scenario", "block", "--debug", "--blocking-timeout", "0.3"});
+  ASSERT_TRUE(p.wait_for_output("block_the_loop", std::chrono::seconds(10))) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("]: [^-BlockingDetector]: Blocking detected (timeout=0.3s)"));
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+}
+
+}  // namespace
