@@ -54,7 +54,9 @@ class Ticker final : public Service {
 };
 
 awaitable<void> bare_ticker(TickLog* ticks) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
+                                                       // in constructor arguments
+  asio::steady_timer timer(ex);
   const Clock::time_point epoch = Clock::now();
   Clock::time_point next = epoch;
   for (std::uint64_t k = 1;; ++k) {

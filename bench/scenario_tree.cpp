@@ -42,7 +42,9 @@ class Child final : public Service {
 };
 
 awaitable<void> bare_sleeper(Progress* progress, Clock::duration period) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
+                                                       // in constructor arguments
+  asio::steady_timer timer(ex);
   ++progress->started;
   for (;;) {
     timer.expires_after(period);

@@ -75,8 +75,10 @@ Service::~Service() {
     } catch (...) {
     }
   }
-  // Children's parent links are weak: they clear themselves when this node goes.
+  // Children's parent links are weak: they clear themselves when this node goes. Releasing
+  // the children last first lets each one that dies detach from the end of our node's list.
   beacon_->detach();
+  while (!children_.empty()) children_.pop_back();
 }
 
 std::string_view Service::state() const noexcept {
@@ -408,7 +410,7 @@ void Service::add_child(const ServicePtr& s) {
           fmt::format("{}: adding {} as a dependency makes a cycle", label(), s->label()));
     }
   }
-  if (std::find(children_.begin(), children_.end(), s) != children_.end()) return;
+  if (s->beacon_->parent() == beacon_) return;  // already a child (no search: N adds stay linear)
   s->beacon_->reattach(beacon_);
   children_.push_back(s);
 }
@@ -546,12 +548,13 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
       co_await (this->*std::get<AsyncFn>(spec.fn))();
     if (should_stop()) co_return;
     const auto done = clock.now();
+    const double ran = std::chrono::duration<double>(done - woke).count();
+    if (ran > spec.interval) Timer::log_overlap(logger(), name, spec.interval, ran);
     next += interval;
     if (next <= done) {
-      // Overran a whole interval: skip the missed ticks rather than fire them in a burst.
-      Timer::log_overlap(logger(), name, spec.interval,
-                         std::chrono::duration<double>(done - woke).count());
-      next = done + interval;
+      // Whole ticks missed (a slow callback or a stalled loop): skip them rather than fire them
+      // in a burst, and stay on the grid.
+      next += interval * ((done - next) / interval + 1);
     }
   }
 }

@@ -10,6 +10,13 @@
 
 namespace mode::detail {
 
+namespace {
+// use_service locks the context's registry: remember the last queue this thread asked for.
+thread_local TimerQueue* last_queue = nullptr;
+thread_local asio::execution_context* last_context = nullptr;
+}  // namespace
+
+
 void WaitLink::unlink() noexcept {
   if (!linked()) return;
   prev->next = next;
@@ -40,11 +47,20 @@ TimerQueue::TimerQueue(asio::execution_context& ctx)
     : asio::execution_context::service(ctx), clock_(&SteadyClock::instance()) {}
 
 TimerQueue::~TimerQueue() {
+  if (last_queue == this) {
+    last_queue = nullptr;
+    last_context = nullptr;
+  }
   if (clock_->manual()) std::erase(static_cast<ManualClock*>(clock_)->queues_, this);
 }
 
 TimerQueue& TimerQueue::of(const asio::any_io_executor& ex) {
-  return asio::use_service<TimerQueue>(asio::query(ex, asio::execution::context));
+  asio::execution_context& ctx = asio::query(ex, asio::execution::context);
+  if (&ctx != last_context) {
+    last_queue = &asio::use_service<TimerQueue>(ctx);
+    last_context = &ctx;
+  }
+  return *last_queue;
 }
 
 void TimerQueue::shutdown() {

@@ -37,13 +37,17 @@ awaitable<int> fails() {
 }
 
 awaitable<int> after_a_timer() {
-  asio::steady_timer timer(co_await asio::this_coro::executor, 2ms);
+  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
+                                                       // in constructor arguments
+  asio::steady_timer timer(ex, 2ms);
   co_await timer.async_wait(mode::use_awaitable);
   co_return 5;
 }
 
 awaitable<void> never_finishes() {
-  asio::steady_timer timer(co_await asio::this_coro::executor, 1h);
+  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
+                                                       // in constructor arguments
+  asio::steady_timer timer(ex, 1h);
   co_await timer.async_wait(mode::use_awaitable);
 }
 

@@ -229,9 +229,11 @@ typename Node<T>::Ptr Node<T>::reattach(const Ptr& parent) {
   const bool root_changed = root_.lock() != new_root;
   parent_ = parent;
   root_ = new_root;
-  // Search from the back: a node is usually reattached right after its parent created it.
+  // Only a node that already had this parent can be among its children: new ones are appended
+  // without a search, so that attaching N children stays linear.
   auto& siblings = parent->children_;
-  if (std::find_if(siblings.rbegin(), siblings.rend(), is_node(this)) == siblings.rend()) {
+  if (old_parent != parent ||
+      std::find_if(siblings.rbegin(), siblings.rend(), is_node(this)) == siblings.rend()) {
     siblings.emplace_back(self);
   }
   if (root_changed) {
