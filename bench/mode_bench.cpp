@@ -35,6 +35,10 @@ constexpr Scenario kScenarios[] = {
      mode::bench::run_stop_latency},
     {"wait_set_event", "N waits on an already set Event inside a running service (--n)", 5000000, 0,
      mode::bench::run_wait_set_event},
+    {"restart", "N restarts of a supervised service that crashes after each start (--n)", 200000, 0,
+     mode::bench::run_restart},
+    {"restart_storm", "N supervised services crashing at once: time until all run (--n)", 1000, 0,
+     mode::bench::run_restart_storm},
 };
 
 constexpr std::int64_t kMaxN = 1'000'000'000;

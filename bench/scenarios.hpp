@@ -15,4 +15,10 @@ Fields run_stop_latency(const Params& p);
 /// `n` times `co_await wait(event)` on an already set Event, inside a running service.
 Fields run_wait_set_event(const Params& p);
 
+/// One supervised service that crashes right after each start, `n` times: restarts per second
+/// and crash-to-running latency.
+Fields run_restart(const Params& p);
+/// `n` supervised services crashing at once: time until all run again, per strategy.
+Fields run_restart_storm(const Params& p);
+
 }  // namespace mode::bench
