@@ -534,9 +534,11 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
   // A fixed schedule (epoch + k * interval) keeps the timer from drifting at all.
   auto next = clock.now() + interval;
   for (;;) {
+    if (should_stop()) co_return;
     WaitOp op;
+    stop_waiters_.push_back(op.stop_link);
     op.expire_at(next, ex);
-    const Wake why = co_await wait_op(op, std::nullopt);
+    const Wake why = co_await op.wait();
     if (why != Wake::timed_out) co_return;
     const auto woke = clock.now();
     const double late = std::chrono::duration<double>(woke - next).count();

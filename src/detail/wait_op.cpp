@@ -16,7 +16,6 @@ thread_local TimerQueue* last_queue = nullptr;
 thread_local asio::execution_context* last_context = nullptr;
 }  // namespace
 
-
 void WaitLink::unlink() noexcept {
   if (!linked()) return;
   prev->next = next;
@@ -67,7 +66,7 @@ void TimerQueue::shutdown() {
   // The timer's own service may be destroyed before this one: let go of the timer now.
   timer_.reset();
   armed_at_.reset();
-  for (TimerEntry* e : heap_) e->heap_index_ = TimerEntry::npos;
+  for (const Slot& slot : heap_) slot.entry->heap_index_ = TimerEntry::npos;
   heap_.clear();
   // A suspended coroutine is owned only by the handler in its own frame: destroying the
   // handlers hands the frames to the scheduler, which destroys them when it shuts down.
@@ -93,9 +92,9 @@ void TimerQueue::schedule(TimerEntry& e, Clock::time_point deadline,
   cancel(e);
   e.deadline = deadline;
   e.heap_index_ = heap_.size();
-  heap_.push_back(&e);
+  heap_.push_back(Slot{deadline, &e});
   sift_up(e.heap_index_);
-  if (heap_.front() == &e) arm(ex);
+  if (heap_.front().entry == &e) arm(ex);
 }
 
 void TimerQueue::cancel(TimerEntry& e) noexcept {
@@ -105,7 +104,7 @@ void TimerQueue::cancel(TimerEntry& e) noexcept {
   const std::size_t last = heap_.size() - 1;
   if (i != last) {
     heap_[i] = heap_[last];
-    heap_[i]->heap_index_ = i;
+    heap_[i].entry->heap_index_ = i;
   }
   heap_.pop_back();
   if (i < heap_.size()) {
@@ -117,7 +116,7 @@ void TimerQueue::cancel(TimerEntry& e) noexcept {
 
 void TimerQueue::arm(const asio::any_io_executor& ex) {
   if (clock_->manual()) return;
-  const Clock::time_point when = heap_.front()->deadline;
+  const Clock::time_point when = heap_.front().deadline;
   // An armed wake-up within the slack of the new deadline serves it too.
   if (armed_at_ && *armed_at_ <= when + slack_) return;
   if (!timer_) timer_.emplace(ex);
@@ -135,8 +134,8 @@ void TimerQueue::arm(const asio::any_io_executor& ex) {
 
 void TimerQueue::fire_due() noexcept {
   const Clock::time_point limit = clock_->now() + slack_;
-  while (!heap_.empty() && heap_.front()->deadline <= limit) {
-    TimerEntry* e = heap_.front();
+  while (!heap_.empty() && heap_.front().deadline <= limit) {
+    TimerEntry* e = heap_.front().entry;
     cancel(*e);
     e->on_deadline();
   }
@@ -144,19 +143,19 @@ void TimerQueue::fire_due() noexcept {
 
 std::optional<Clock::time_point> TimerQueue::next_deadline() const noexcept {
   if (heap_.empty()) return std::nullopt;
-  return heap_.front()->deadline;
+  return heap_.front().deadline;
 }
 
 void TimerQueue::swap_at(std::size_t a, std::size_t b) noexcept {
   std::swap(heap_[a], heap_[b]);
-  heap_[a]->heap_index_ = a;
-  heap_[b]->heap_index_ = b;
+  heap_[a].entry->heap_index_ = a;
+  heap_[b].entry->heap_index_ = b;
 }
 
 void TimerQueue::sift_up(std::size_t i) noexcept {
   while (i > 0) {
     const std::size_t parent = (i - 1) / 2;
-    if (!(heap_[i]->deadline < heap_[parent]->deadline)) return;
+    if (!(heap_[i].deadline < heap_[parent].deadline)) return;
     swap_at(i, parent);
     i = parent;
   }
@@ -166,7 +165,7 @@ void TimerQueue::sift_down(std::size_t i) noexcept {
   for (;;) {
     std::size_t least = i;
     for (std::size_t c = 2 * i + 1; c <= 2 * i + 2 && c < heap_.size(); ++c)
-      if (heap_[c]->deadline < heap_[least]->deadline) least = c;
+      if (heap_[c].deadline < heap_[least].deadline) least = c;
     if (least == i) return;
     swap_at(i, least);
     i = least;
@@ -208,10 +207,14 @@ void WaitOp::fire(Wake why) noexcept {
 }
 
 awaitable<Wake> WaitOp::wait() {
-  if (result_ != Wake::pending) co_return result_;
-  executor_ = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(use_awaitable), void(Wake)>(
+  // Not a coroutine itself: one frame less per wait (timers wait on every tick).
+  return asio::async_initiate<decltype(use_awaitable), void(Wake)>(
       [this](auto handler) {
+        executor_ = asio::get_associated_executor(handler);
+        if (result_ != Wake::pending) {  // fired before the caller suspended
+          asio::post(executor_, asio::append(std::move(handler), result_));
+          return;
+        }
         // Not `handler_ = ...`: Boost 1.81's move assignment of any_completion_handler recurses.
         asio::any_completion_handler<void(Wake)>(std::move(handler)).swap(handler_);
         // The wrapper took over the handler's slot: listen on the wrapper's.

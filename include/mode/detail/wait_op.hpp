@@ -99,7 +99,12 @@ class TimerQueue final : public asio::execution_context::service {
 
   Clock* clock_;
   Clock::duration slack_ = std::chrono::microseconds(500);
-  std::vector<TimerEntry*> heap_;
+  // The deadline sits beside its entry so that sifting compares without chasing pointers.
+  struct Slot {
+    Clock::time_point deadline;
+    TimerEntry* entry;
+  };
+  std::vector<Slot> heap_;
   WaitList suspended_;
   std::optional<asio::steady_timer> timer_;
   std::optional<Clock::time_point> armed_at_;
