@@ -1,6 +1,7 @@
 // LogCapture.
 #include <mode/testing.hpp>
 
+#include <boost/system/system_error.hpp>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -55,6 +56,16 @@ LogCapture::~LogCapture() {
                      [&](const auto& s) { return s.first == l; }))
       l->set_level(def->level());
   });
+}
+
+bool is_cancellation(const std::exception_ptr& e) noexcept {
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const boost::system::system_error& err) {
+    return err.code() == boost::asio::error::operation_aborted;
+  } catch (...) {
+  }
+  return false;
 }
 
 void LogCapture::record(std::string event) { sink_->add(std::move(event)); }

@@ -33,6 +33,16 @@ void run_until(asio::io_context& ctx, Pred done,
   }
 }
 
+/// Runs the handlers that are ready on `ctx`, restarting it first (run_until leaves it stopped
+/// once idle, and a stopped context polls nothing).
+inline void poll(asio::io_context& ctx) {
+  ctx.restart();
+  ctx.poll();
+}
+
+/// True if `e` holds Asio's `operation_aborted` (how cancellation surfaces).
+bool is_cancellation(const std::exception_ptr& e) noexcept;
+
 /// Runs `body` on `ctx` until it finishes and returns its result (rethrowing its exception);
 /// throws std::runtime_error if it has not finished after `deadline` of real time.
 template <class T>
@@ -52,7 +62,8 @@ T run(asio::io_context& ctx, awaitable<T> body,
       if (!e) state->result.emplace(std::move(value)...);
     }
   });
-  run_until(ctx, [&] { return state->finished; }, deadline);
+  run_until(
+      ctx, [&] { return state->finished; }, deadline);
   if (state->error) std::rethrow_exception(state->error);
   if constexpr (!std::is_void_v<T>) return std::move(*state->result);
 }

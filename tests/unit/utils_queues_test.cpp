@@ -25,15 +25,11 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Runs the ready handlers; restarts first, as run_until leaves a context stopped once idle.
-void poll(asio::io_context& ctx) {
-  ctx.restart();
-  ctx.poll();
-}
 using mode::awaitable;
 using mode::FlowControlEvent;
 using mode::FlowControlQueue;
 using mode::ThrowableQueue;
+using mode::testing::poll;
 
 struct Outcome {
   bool finished = false;
@@ -41,15 +37,7 @@ struct Outcome {
   std::optional<int> value;
 };
 
-bool aborted(const std::exception_ptr& e) {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == asio::error::operation_aborted;
-  } catch (...) {
-  }
-  return false;
-}
+bool aborted(const std::exception_ptr& e) { return mode::testing::is_cancellation(e); }
 
 std::string what(const std::exception_ptr& e) {
   try {

@@ -25,29 +25,17 @@ namespace {
 
 namespace asio = boost::asio;
 
-// Runs the ready handlers; restarts first, as run_until leaves a context stopped once idle.
-void poll(asio::io_context& ctx) {
-  ctx.restart();
-  ctx.poll();
-}
 using mode::ManualClock;
 using mode::TokenBucket;
 using mode::TokenBucketOptions;
+using mode::testing::poll;
 
 struct Outcome {
   bool finished = false;
   std::exception_ptr error;
 };
 
-bool aborted(const std::exception_ptr& e) {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == asio::error::operation_aborted;
-  } catch (...) {
-  }
-  return false;
-}
+bool aborted(const std::exception_ptr& e) { return mode::testing::is_cancellation(e); }
 
 TokenBucketOptions on(const ManualClock& clock) {
   TokenBucketOptions o;
