@@ -36,7 +36,7 @@ struct Outcome {
   std::optional<int> value;
 };
 
-bool aborted(const std::exception_ptr& e) { return mode::testing::is_cancellation(e); }
+using mode::testing::is_cancellation;
 
 // Mode's example: a method that increments a counter, then waits (here: for `gate`).
 class Client {
@@ -158,8 +158,8 @@ TEST(Stampede, CancellingTheRunnerPropagatesToTheWaiters) {
   EXPECT_EQ(gate.waiters(), 1u);
   signal.emit(asio::cancellation_type::terminal);
   mode::testing::run_until(ctx, [&] { return runner->finished && all_finished(waiters); });
-  EXPECT_TRUE(aborted(runner->error));
-  for (const auto& w : waiters) EXPECT_TRUE(aborted(w->error));
+  EXPECT_TRUE(is_cancellation(runner->error));
+  for (const auto& w : waiters) EXPECT_TRUE(is_cancellation(w->error));
   EXPECT_EQ(c.count, 1);
   poll(ctx);
   EXPECT_FALSE(c.maybe_update.in_flight());
@@ -178,7 +178,7 @@ TEST(Stampede, CancellingAWaiterLeavesTheExecutionToTheOthers) {
   poll(ctx);
   signal.emit(asio::cancellation_type::terminal);
   mode::testing::run_until(ctx, [&] { return cancelled->finished; });
-  EXPECT_TRUE(aborted(cancelled->error));
+  EXPECT_TRUE(is_cancellation(cancelled->error));
   EXPECT_FALSE(runner->finished);
   gate.set();
   mode::testing::run_until(ctx, [&] { return runner->finished && kept->finished; });

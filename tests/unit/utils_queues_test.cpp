@@ -37,7 +37,7 @@ struct Outcome {
   std::optional<int> value;
 };
 
-bool aborted(const std::exception_ptr& e) { return mode::testing::is_cancellation(e); }
+using mode::testing::is_cancellation;
 
 std::string what(const std::exception_ptr& e) {
   try {
@@ -231,8 +231,8 @@ TEST(FlowControlQueue, ClearDropsItemsAndAbortsWaitingPuts) {
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.putters(), 0u);
   mode::testing::run_until(ctx, [&] { return a->finished && b->finished; });
-  EXPECT_TRUE(aborted(a->error));
-  EXPECT_TRUE(aborted(b->error));
+  EXPECT_TRUE(is_cancellation(a->error));
+  EXPECT_TRUE(is_cancellation(b->error));
   EXPECT_TRUE(q.empty());
 }
 
@@ -284,7 +284,7 @@ TEST(FlowControlQueue, WaitingGetIsCancellable) {
   ASSERT_EQ(q.getters(), 2u);
   signal.emit(asio::cancellation_type::terminal);
   run_until_finished(ctx, cancelled);
-  EXPECT_TRUE(aborted(cancelled->error));
+  EXPECT_TRUE(is_cancellation(cancelled->error));
   EXPECT_EQ(q.getters(), 1u);
   q.put_nowait(9);  // goes to the remaining getter, none lost
   run_until_finished(ctx, kept);
@@ -302,7 +302,7 @@ TEST(FlowControlQueue, PutWaitingForRoomIsCancellableAndAddsNothing) {
   ASSERT_EQ(q.putters(), 1u);
   signal.emit(asio::cancellation_type::terminal);
   run_until_finished(ctx, put);
-  EXPECT_TRUE(aborted(put->error));
+  EXPECT_TRUE(is_cancellation(put->error));
   EXPECT_EQ(q.putters(), 0u);
   EXPECT_EQ(q.get_nowait(), 1);
   EXPECT_TRUE(q.empty());
@@ -317,7 +317,7 @@ TEST(FlowControlQueue, PutWaitingForFlowControlIsCancellable) {
   poll(ctx);
   signal.emit(asio::cancellation_type::terminal);
   run_until_finished(ctx, put);
-  EXPECT_TRUE(aborted(put->error));
+  EXPECT_TRUE(is_cancellation(put->error));
   flow.resume();
   poll(ctx);
   EXPECT_TRUE(q.empty());
@@ -334,8 +334,8 @@ TEST(FlowControlQueue, DestroyingTheQueueAbortsWaiters) {
   full.reset();
   empty.reset();
   mode::testing::run_until(ctx, [&] { return put->finished && get->finished; });
-  EXPECT_TRUE(aborted(put->error));
-  EXPECT_TRUE(aborted(get->error));
+  EXPECT_TRUE(is_cancellation(put->error));
+  EXPECT_TRUE(is_cancellation(get->error));
 }
 
 awaitable<void> produce(FlowControlQueue<int>* q, int n) {
@@ -435,7 +435,7 @@ TEST(ThrowableQueue, ClearDropsErrorsItemsAndAbortsPuts) {
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.pending_errors(), 0u);
   run_until_finished(ctx, put);
-  EXPECT_TRUE(aborted(put->error));
+  EXPECT_TRUE(is_cancellation(put->error));
   EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);
 }
 

@@ -35,7 +35,7 @@ struct Outcome {
   std::exception_ptr error;
 };
 
-bool aborted(const std::exception_ptr& e) { return mode::testing::is_cancellation(e); }
+using mode::testing::is_cancellation;
 
 TokenBucketOptions on(const ManualClock& clock) {
   TokenBucketOptions o;
@@ -222,7 +222,7 @@ TEST(TokenBucket, AcquireIsCancellable) {
   poll(ctx);
   signal.emit(asio::cancellation_type::terminal);
   mode::testing::run_until(ctx, [&] { return out->finished; });
-  EXPECT_TRUE(aborted(out->error));
+  EXPECT_TRUE(is_cancellation(out->error));
   clock.advance(1, ctx);
   EXPECT_NEAR(b.tokens(), 1, 1e-9);  // the cancelled waiter took nothing
 }
