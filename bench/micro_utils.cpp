@@ -1,7 +1,8 @@
 // Micro benchmarks of the utilities: LRUCache get/set, Heap push/pop, didyoumean over 1000
-// candidates (figures in docs/BENCHMARKS.md).
+// candidates, want_seconds parsing (figures in docs/BENCHMARKS.md).
 #include <mode/utils/collections.hpp>
 #include <mode/utils/text.hpp>
+#include <mode/utils/times.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -92,5 +93,16 @@ void BM_Didyoumean(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(names.size()));
 }
 BENCHMARK(BM_Didyoumean);
+
+// want_seconds on the forms a config holds: a plain number and each rate unit.
+void BM_WantSeconds(benchmark::State& state) {
+  const std::vector<std::string> inputs = {"1.5", "10/s", "10.3/h", "100/d", "100/m", " 5 /s"};
+  double sum = 0;
+  for (auto _ : state)
+    for (const std::string& input : inputs) sum += mode::want_seconds(input);
+  benchmark::DoNotOptimize(sum);
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(inputs.size()));
+}
+BENCHMARK(BM_WantSeconds);
 
 }  // namespace
