@@ -93,10 +93,7 @@ std::string Service::label() const { return cached_shortname(typeid(*this)); }
 
 std::string Service::shortlabel() const { return label(); }
 
-std::string Service::logger_name() const {
-  std::string ns = namespace_of(typeid(*this));
-  return ns.empty() ? "main" : ns;
-}
+std::string Service::logger_name() const { return logger_name_of(typeid(*this)); }
 
 spdlog::logger& Service::logger() const {
   if (!logger_) {
@@ -110,11 +107,7 @@ spdlog::logger& Service::logger() const {
 }
 
 void Service::format_log_prefix(fmt::memory_buffer& out) const {
-  out.append(std::string_view("[^"));
-  for (std::size_t d = beacon_->depth(); d > 1; --d) out.push_back('-');
-  const std::string label = shortlabel();
-  out.append(label);
-  out.append(std::string_view("]: "));
+  format_service_log_prefix(out, beacon_->depth(), shortlabel());
 }
 
 std::vector<std::string> Service::task_names() const {

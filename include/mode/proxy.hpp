@@ -5,6 +5,7 @@
 
 #include <mode/awaitable.hpp>
 #include <mode/service.hpp>
+#include <mode/utils/logging.hpp>
 #include <mode/utils/objects.hpp>
 #include <mode/utils/trees.hpp>
 
@@ -121,8 +122,10 @@ decltype(auto) maybe_evaluate(X&& x) {
 /// service only once something uses it. Everything else (executor, stop, errors) is the
 /// underlying service's contract; the proxy owns the service and keeps it until it is
 /// destroyed. The coroutines returned are the underlying service's own: awaiting them needs
-/// the service alive, not the proxy.
-class ServiceProxy {
+/// the service alive, not the proxy. Its `log` writes to the proxy class's logger with the
+/// prefix `[^--ProxyClass]: `, at the underlying service's depth in the tree (Mode's
+/// ServiceProxy); logging does not create the service (until then, a root's prefix).
+class ServiceProxy : private CompositeLogger::Owner {
  public:
   using ServicePtr = std::shared_ptr<Service>;
   using Factory = std::function<ServicePtr()>;
@@ -185,6 +188,9 @@ class ServiceProxy {
   virtual std::string label() const { return shortname(typeid(*this)); }
   virtual std::string shortlabel() const { return shortname(typeid(*this)); }
 
+  /// Logging with the proxy's prefix: `log.info("connected to {}", url)`.
+  CompositeLogger log{*this};
+
  protected:
   /// For subclasses that override `make_service` instead of passing a factory.
   ServiceProxy() = default;
@@ -195,8 +201,17 @@ class ServiceProxy {
   }
 
  private:
+  spdlog::logger& logger() const override {
+    if (!logger_) logger_ = get_logger(logger_name_of(typeid(*this)));
+    return *logger_;
+  }
+  void format_log_prefix(fmt::memory_buffer& out) const override {
+    format_service_log_prefix(out, service_ ? service_->beacon().depth() : 1, shortlabel());
+  }
+
   Factory factory_;
   ServicePtr service_;
+  mutable std::shared_ptr<spdlog::logger> logger_;
 };
 
 }  // namespace mode

@@ -85,4 +85,16 @@ void CompositeLogger::write(LogLevel level, const fmt::memory_buffer& buf) const
   owner_->logger().log(level, std::string_view(buf.data(), buf.size()));
 }
 
+std::string logger_name_of(const std::type_info& type) {
+  std::string ns = namespace_of(type);
+  return ns.empty() ? "main" : ns;
+}
+
+void format_service_log_prefix(fmt::memory_buffer& out, std::size_t depth, std::string_view label) {
+  out.append(std::string_view("[^"));
+  for (; depth > 1; --depth) out.push_back('-');
+  out.append(label);
+  out.append(std::string_view("]: "));
+}
+
 }  // namespace mode

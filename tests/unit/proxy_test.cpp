@@ -4,6 +4,7 @@
 #include <mode/testing.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -153,6 +154,21 @@ TEST(ServiceProxy, LabelIsTheProxyClassName) {
   EXPECT_EQ(proxy.label(), "MyServiceProxy");
   EXPECT_EQ(proxy.shortlabel(), "MyServiceProxy");
   EXPECT_FALSE(proxy.has_service());
+}
+
+// Mode's ServiceProxy logs as the proxy's class, at the underlying service's depth.
+TEST(ServiceProxy, LogPrefixIsTheProxyClassAtTheServiceDepth) {
+  mode::testing::LogCapture cap;
+  MyServiceProxy proxy;
+  proxy.log.info("before the service exists");
+  EXPECT_FALSE(proxy.has_service());
+  auto parent = std::make_shared<Service>();
+  auto grandparent = std::make_shared<Service>();
+  grandparent->add_dependency(parent);
+  parent->add_dependency(proxy.service());
+  proxy.log.warning("at depth {}", proxy.beacon().depth());
+  EXPECT_THAT(cap.lines(), ::testing::ElementsAre("[^MyServiceProxy]: before the service exists",
+                                                  "[^--MyServiceProxy]: at depth 3"));
 }
 
 TEST(ServiceProxy, BadFactoriesThrow) {

@@ -4,8 +4,11 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include <cstddef>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <typeinfo>
 
 namespace mode {
 
@@ -19,6 +22,11 @@ std::shared_ptr<spdlog::logger> get_logger(std::string_view name);
 LogLevel level_number(std::string_view name);
 /// Mode's name of a level: DEBUG, INFO, WARNING, ERROR, CRITICAL.
 std::string_view level_name(LogLevel level) noexcept;
+
+/// The logger name of a class (Mode's per-module logger): its namespace, `main` if it has none.
+std::string logger_name_of(const std::type_info& type);
+/// Mode's service log prefix, `[^--label]: `, with one dash per level below the root (depth 1).
+void format_service_log_prefix(fmt::memory_buffer& out, std::size_t depth, std::string_view label);
 
 /// Mode's `log` helper: writes through its owner's logger, each message after the owner's prefix
 /// (`[^--Label]: ` for services), with fmt-style arguments. Logging never throws; the message is
