@@ -62,6 +62,48 @@ TEST(Arange, StopsAtTheEndOfTheIntegerRange) {
 
 TEST(Arange, ZeroStepThrows) { EXPECT_THROW(mode::arange(0, 10, 0), std::invalid_argument); }
 
+// Python's range.count / range.index / len, for the whole range, whatever has been pulled.
+TEST(Arange, CountIndexAndSize) {
+  const mode::Arange evens = mode::arange(0, 10, 2);
+  EXPECT_EQ(evens.size(), 5);
+  EXPECT_EQ(evens.count(4), 1);
+  EXPECT_EQ(evens.count(5), 0);
+  EXPECT_EQ(evens.count(10), 0);
+  EXPECT_EQ(evens.count(-2), 0);
+  EXPECT_EQ(evens.index(0), 0);
+  EXPECT_EQ(evens.index(8), 4);
+  const mode::Arange down = mode::arange(10, 0, -3);  // 10, 7, 4, 1
+  EXPECT_EQ(down.size(), 4);
+  EXPECT_EQ(down.index(1), 3);
+  EXPECT_EQ(down.count(0), 0);
+  EXPECT_EQ(down.count(13), 0);
+  EXPECT_EQ(mode::arange(5, 0).size(), 0);
+  EXPECT_EQ(mode::arange(5, 0).count(3), 0);
+  EXPECT_EQ(mode::arange(-3).size(), 0);
+  const I64 max = std::numeric_limits<I64>::max();
+  const I64 min = std::numeric_limits<I64>::min();
+  EXPECT_EQ(mode::arange(min, max, max).size(), 3);  // min, -1, max - 1
+  EXPECT_EQ(mode::arange(min, max, max).index(max - 1), 2);
+  EXPECT_EQ(mode::arange(max, min, min).size(), 2);  // max, -1
+  EXPECT_EQ(mode::arange(max, min, min).index(-1), 1);
+}
+
+TEST(Arange, CountAndIndexDoNotDependOnIteration) {
+  const mode::Arange r = mode::arange(3);
+  EXPECT_EQ(collect(r), (Ints{0, 1, 2}));
+  EXPECT_EQ(r.index(2), 2);
+  EXPECT_EQ(r.size(), 3);
+}
+
+TEST(Arange, IndexOfAValueNotInTheRangeThrows) {
+  try {
+    (void)mode::arange(0, 10, 2).index(3);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "mode::arange: 3 is not in range(0, 10, 2)");
+  }
+}
+
 TEST(Aiter, WrapsAVector) {
   EXPECT_EQ(collect(mode::aiter(std::vector<std::string>{"a", "b"})),
             (std::vector<std::string>{"a", "b"}));

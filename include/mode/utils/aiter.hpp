@@ -178,10 +178,30 @@ awaitable<T> anext(AsyncIterator<T> it, std::type_identity_t<T> fallback) {
 }
 
 /// Python's `range(start, stop, step)` as an async sequence: `arange(3)` → 0, 1, 2;
-/// `arange(10, 0, -3)` → 10, 7, 4, 1. Throws std::invalid_argument for a step of 0.
-AsyncIterator<std::int64_t> arange(std::int64_t start, std::int64_t stop, std::int64_t step = 1);
-/// `arange(0, stop)`.
-AsyncIterator<std::int64_t> arange(std::int64_t stop);
+/// `arange(10, 0, -3)` → 10, 7, 4, 1. Like Mode's `arange`, it also answers for the whole
+/// range, whatever has been pulled: `count`, `index`, `size`.
+class Arange : public AsyncIterator<std::int64_t> {
+ public:
+  /// Throws std::invalid_argument for a step of 0.
+  Arange(std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+
+  /// 1 if `value` is in the range, else 0.
+  std::int64_t count(std::int64_t value) const noexcept;
+  /// The position of `value` in the range; throws std::invalid_argument if it is not in it.
+  std::int64_t index(std::int64_t value) const;
+  /// The number of values in the range.
+  std::int64_t size() const noexcept;
+
+ private:
+  std::int64_t start_;
+  std::int64_t stop_;
+  std::int64_t step_;
+};
+
+/// `Arange(start, stop, step)`.
+Arange arange(std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+/// `Arange(0, stop)`.
+Arange arange(std::int64_t stop);
 
 /// (index, item) pairs, indices counting from `start`.
 template <class T>
