@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test.
-#   scripts/test.sh                      # RelWithDebInfo build in build/
-#   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-asan/
+#   scripts/test.sh                                # RelWithDebInfo build in build/
+#   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-address-undefined/
+#   scripts/test.sh --io-uring                     # the same on the io_uring event loop, in build-io-uring/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
-if [ "${1:-}" = "--sanitize" ]; then sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; fi
+io_uring=OFF
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; shift 2 ;;
+    --io-uring) io_uring=ON; shift ;;
+    *) echo "scripts/test.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
 scripts/install-deps.sh
 build=build
 args=(-DMODE_WARNINGS_AS_ERRORS=ON -DMODE_BUILD_BENCH=ON -DMODE_BUILD_EXAMPLES=ON)
 if [ -n "$sanitize" ]; then
   build="build-${sanitize//[,;]/-}"
   args+=("-DMODE_SANITIZE=${sanitize//,/;}" -DCMAKE_BUILD_TYPE=Debug -DMODE_BUILD_BENCH=OFF)
+fi
+if [ "$io_uring" = ON ]; then
+  build="$build-io-uring"
+  args+=(-DMODE_IO_URING=ON -DMODE_BUILD_BENCH=OFF)
 fi
 cmake -S . -B "$build" "${args[@]}"
 cmake --build "$build" -j "$(nproc)"
