@@ -110,6 +110,23 @@ void Service::format_log_prefix(fmt::memory_buffer& out) const {
   format_service_log_prefix(out, beacon_->depth(), shortlabel());
 }
 
+std::vector<std::string> Service::suspensions() const {
+  std::vector<std::string> out;
+  stop_waiters_.for_each([&](const WaitOp& op) {
+    std::string line(op.what.empty() ? std::string_view("wait") : op.what);
+    if (const auto expiry = op.expiry())
+      line += fmt::format(" ({:.1f} s left)",
+                          std::chrono::duration<double>(*expiry - op.clock()->now()).count());
+    const std::string_view file = op.where.file_name();
+    if (!file.empty()) {
+      line += fmt::format(" in {} at {}:{}", op.where.function_name(),
+                          file.substr(file.find_last_of('/') + 1), op.where.line());
+    }
+    out.push_back(std::move(line));
+  });
+  return out;
+}
+
 std::vector<std::string> Service::task_names() const {
   std::vector<std::string> names;
   for (const Task& t : tasks_) names.push_back(t.name);
@@ -383,9 +400,11 @@ void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
   for (const ServicePtr& child : children_) child->mark_crashed(reason);
 }
 
-awaitable<void> Service::wait_until_stopped() {
+awaitable<void> Service::wait_until_stopped(std::source_location where) {
   if (should_stop()) co_return;
   WaitOp op;
+  op.what = "wait_until_stopped";
+  op.where = where;
   stop_waiters_.push_back(op.stop_link);
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
@@ -524,11 +543,13 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
   const auto interval = Seconds(spec.interval).duration();
   const double max_drift = std::min(spec.interval * 0.30, 1.2);
   const std::string name = fmt::format("{}.{}", label(), spec.name);
+  const std::string what = "timer " + name;
   // A fixed schedule (epoch + k * interval) keeps the timer from drifting at all.
   auto next = clock.now() + interval;
   for (;;) {
     if (should_stop()) co_return;
     WaitOp op;
+    op.what = what;
     stop_waiters_.push_back(op.stop_link);
     op.expire_at(next, ex);
     const Wake why = co_await op.wait();
@@ -556,24 +577,28 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
 
 // Waiting.
 
-awaitable<Wake> Service::wait_op(WaitOp& op, std::optional<Seconds> timeout) {
+awaitable<Wake> Service::wait_op(WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
+                                 std::source_location where) {
   if (!executor_) executor_ = co_await asio::this_coro::executor;
   if (should_stop()) co_return Wake::stopped;
+  op.what = what;
+  op.where = where;
   stop_waiters_.push_back(op.stop_link);
   if (timeout)
     op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
   co_return co_await op.wait();
 }
 
-awaitable<bool> Service::sleep(Seconds d) {
+awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
   if (should_stop()) co_return false;
   WaitOp op;
-  const Wake why = co_await wait_op(op, d);
+  const Wake why = co_await wait_op(op, d, "sleep", where);
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::timed_out;
 }
 
-awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeout) {
+awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeout,
+                                          std::source_location where) {
   WaitResult<void> r;
   if (should_stop()) {
     r.stopped = true;
@@ -585,7 +610,7 @@ awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeo
   }
   WaitOp op;
   e.attach(op);
-  const Wake why = co_await wait_op(op, timeout);
+  const Wake why = co_await wait_op(op, timeout, "wait(Event)", where);
   if (why == Wake::cancelled) throw_cancelled();
   r.done = why == Wake::done;
   r.stopped = why == Wake::stopped;
@@ -593,20 +618,23 @@ awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeo
   co_return r;
 }
 
-awaitable<bool> Service::wait_for_stopped(Event& e, std::optional<Seconds> timeout) {
-  const WaitResult<void> r = co_await wait(e, timeout);
+awaitable<bool> Service::wait_for_stopped(Event& e, std::optional<Seconds> timeout,
+                                          std::source_location where) {
+  const WaitResult<void> r = co_await wait(e, timeout, where);
   co_return r.stopped;
 }
 
-awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout) {
+awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout,
+                                          std::source_location where) {
   WaitOp op;
-  const Wake why = co_await wait_op(op, timeout);
+  const Wake why = co_await wait_op(op, timeout, "wait_for_stopped", where);
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::stopped;
 }
 
 awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items, bool all,
-                                             std::optional<Seconds> timeout) {
+                                             std::optional<Seconds> timeout,
+                                             std::source_location where) {
   detail::RaceOutcome out;
   out.done.assign(items.size(), 0);
   if (!executor_) executor_ = co_await asio::this_coro::executor;
@@ -622,7 +650,7 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
   for (std::size_t i = 0; i < items.size(); ++i) spawn(std::move(items[i]), "wait", state, i);
   WaitOp op;
   state->op = &op;
-  const Wake why = co_await wait_op(op, timeout);
+  const Wake why = co_await wait_op(op, timeout, all ? "wait" : "wait_first", where);
   state->op = nullptr;
   // Whatever did not finish is cancelled; its task is joined by stop like any other.
   for (asio::cancellation_signal* sig : state->signals)
@@ -642,10 +670,10 @@ Itertimer Service::itertimer(Seconds interval, double max_drift_correction, std:
   return Itertimer(*this, Timer(interval, max_drift_correction, std::move(name), clock));
 }
 
-awaitable<std::optional<double>> Itertimer::next() {
+awaitable<std::optional<double>> Itertimer::next(std::source_location where) {
   if (service_->should_stop()) co_return std::nullopt;
   const double t = timer_.tick();
-  const bool slept = co_await service_->sleep(t);
+  const bool slept = co_await service_->sleep(t, where);
   if (!slept) co_return std::nullopt;
   timer_.on_yield();
   co_return t;

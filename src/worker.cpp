@@ -46,6 +46,8 @@ void describe_running(const Service& s, std::string& out) {
     out += fmt::format("{} ({})", s.shortlabel(), s.state());
     const std::vector<std::string> tasks = s.task_names();
     if (!tasks.empty()) out += fmt::format(" tasks: {}", fmt::join(tasks, ", "));
+    const std::vector<std::string> waits = s.suspensions();
+    if (!waits.empty()) out += fmt::format(" suspended: {}", fmt::join(waits, ", "));
   }
   for (const Service::ServicePtr& child : s.dependencies()) describe_running(*child, out);
 }
@@ -60,6 +62,10 @@ void describe_tree(const Service& s, std::size_t depth, std::string& out) {
   for (const std::string& t : s.task_names()) {
     out.append(depth * 2 + 2, ' ');
     out += fmt::format("TASK {}\n", t);
+  }
+  for (const std::string& w : s.suspensions()) {
+    out.append(depth * 2 + 2, ' ');
+    out += fmt::format("SUSPENDED {}\n", w);
   }
   for (const Service::ServicePtr& child : s.dependencies()) describe_tree(*child, depth + 1, out);
 }

@@ -75,7 +75,8 @@ class SupervisorHook {
 class Itertimer {
  public:
   /// The next sleep time, after sleeping it; empty once the service should stop.
-  awaitable<std::optional<double>> next();
+  awaitable<std::optional<double>> next(
+      std::source_location where = std::source_location::current());
 
  private:
   friend class Service;
@@ -139,7 +140,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   /// Crashes the service with `reason` (see the class comment). Never throws.
   void crash(std::exception_ptr reason) noexcept;
   /// Returns once the service stops or crashes.
-  awaitable<void> wait_until_stopped();
+  awaitable<void> wait_until_stopped(std::source_location where = std::source_location::current());
   /// Sets the flag a `wait_for_shutdown` service's stop waits for.
   void set_shutdown() noexcept;
   /// Clears every flag for a new start; counts a restart. Recurses into children.
@@ -166,6 +167,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void set_supervisor(SupervisorHook* s) noexcept { supervisor_ = s; }
   /// Names of the background tasks still running.
   std::vector<std::string> task_names() const;
+  /// Where the service's coroutines are suspended in its own waits (sleep, wait*, timers),
+  /// oldest first: `sleep (29.5 s left) in awaitable<void> App::tick() at app.cpp:42`. Waits
+  /// that are not the service's (a socket read, say) are not seen.
+  std::vector<std::string> suspensions() const;
   /// The executor the service runs on (empty before its first start or stop).
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
@@ -235,31 +240,41 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   // Waiting.
 
+  // Each wait records its caller's source location, for the reports of where the service's
+  // coroutines are suspended (`suspensions()`, the Worker's SIGUSR1 report).
+
   /// Sleeps for `d`, or less if the service stops or crashes first; true if it slept fully.
-  awaitable<bool> sleep(Seconds d);
+  awaitable<bool> sleep(Seconds d, std::source_location where = std::source_location::current());
   /// Waits for `x` to finish, the service to stop, or the timeout. `x` is cancelled if it did
   /// not finish; its exception, if it finished with one, is rethrown.
   template <class T>
-  awaitable<WaitResult<T>> wait(awaitable<T> x, std::optional<Seconds> timeout = {});
-  awaitable<WaitResult<void>> wait(Event& e, std::optional<Seconds> timeout = {});
+  awaitable<WaitResult<T>> wait(awaitable<T> x, std::optional<Seconds> timeout = {},
+                                std::source_location where = std::source_location::current());
+  awaitable<WaitResult<void>> wait(Event& e, std::optional<Seconds> timeout = {},
+                                   std::source_location where = std::source_location::current());
   /// Waits for all of `xs`; `result` holds their values in order. The unfinished ones are
   /// cancelled on stop or timeout.
   template <class T>
   awaitable<WaitResult<std::vector<detail::Stored<T>>>> wait_many(
-      std::vector<awaitable<T>> xs, std::optional<Seconds> timeout = {});
+      std::vector<awaitable<T>> xs, std::optional<Seconds> timeout = {},
+      std::source_location where = std::source_location::current());
   /// Waits for the first of `xs` to finish; the others are cancelled.
   template <class T>
-  awaitable<WaitFirstResult<T>> wait_first(std::vector<awaitable<T>> xs,
-                                           std::optional<Seconds> timeout = {});
+  awaitable<WaitFirstResult<T>> wait_first(
+      std::vector<awaitable<T>> xs, std::optional<Seconds> timeout = {},
+      std::source_location where = std::source_location::current());
   /// True if the service stopped (or crashed) before `x` finished and before the timeout.
   template <class T>
-  awaitable<bool> wait_for_stopped(awaitable<T> x, std::optional<Seconds> timeout = {}) {
-    const WaitResult<T> r = co_await wait(std::move(x), timeout);
+  awaitable<bool> wait_for_stopped(awaitable<T> x, std::optional<Seconds> timeout = {},
+                                   std::source_location where = std::source_location::current()) {
+    const WaitResult<T> r = co_await wait(std::move(x), timeout, where);
     co_return r.stopped;
   }
-  awaitable<bool> wait_for_stopped(Event& e, std::optional<Seconds> timeout = {});
+  awaitable<bool> wait_for_stopped(Event& e, std::optional<Seconds> timeout = {},
+                                   std::source_location where = std::source_location::current());
   /// True if the service stopped or crashed before the timeout.
-  awaitable<bool> wait_for_stopped(std::optional<Seconds> timeout);
+  awaitable<bool> wait_for_stopped(std::optional<Seconds> timeout,
+                                   std::source_location where = std::source_location::current());
   /// Mode's `itertimer`: `for (;;) { auto t = co_await it.next(); if (!t) break; ... }`.
   Itertimer itertimer(Seconds interval, double max_drift_correction = 0.1, std::string name = {});
 
@@ -373,9 +388,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
              std::size_t index);
   void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
-  awaitable<detail::Wake> wait_op(detail::WaitOp& op, std::optional<Seconds> timeout);
+  awaitable<detail::Wake> wait_op(detail::WaitOp& op, std::optional<Seconds> timeout,
+                                  std::string_view what, std::source_location where);
   awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
-                                      std::optional<Seconds> timeout);
+                                      std::optional<Seconds> timeout, std::source_location where);
   void describe_stop(std::string& out) const;
   template <class T>
   static awaitable<void> store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out);
@@ -431,10 +447,11 @@ Service::RaceItems<T> Service::race_items(std::vector<awaitable<T>> xs) {
 }
 
 template <class T>
-awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout) {
+awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout,
+                                       std::source_location where) {
   std::vector<awaitable<T>> one;
   one.push_back(std::move(x));
-  auto many = co_await wait_many(std::move(one), timeout);
+  auto many = co_await wait_many(std::move(one), timeout, where);
   WaitResult<T> r;
   r.stopped = many.stopped;
   r.timed_out = many.timed_out;
@@ -448,9 +465,9 @@ awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> ti
 
 template <class T>
 awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
-    std::vector<awaitable<T>> xs, std::optional<Seconds> timeout) {
+    std::vector<awaitable<T>> xs, std::optional<Seconds> timeout, std::source_location where) {
   RaceItems<T> race_of = race_items(std::move(xs));
-  const detail::RaceOutcome o = co_await race(std::move(race_of.items), true, timeout);
+  const detail::RaceOutcome o = co_await race(std::move(race_of.items), true, timeout, where);
   WaitResult<std::vector<detail::Stored<T>>> r;
   r.stopped = o.stopped;
   r.timed_out = o.timed_out;
@@ -467,9 +484,10 @@ awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
 
 template <class T>
 awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
-                                                  std::optional<Seconds> timeout) {
+                                                  std::optional<Seconds> timeout,
+                                                  std::source_location where) {
   RaceItems<T> race_of = race_items(std::move(xs));
-  const detail::RaceOutcome o = co_await race(std::move(race_of.items), false, timeout);
+  const detail::RaceOutcome o = co_await race(std::move(race_of.items), false, timeout, where);
   WaitFirstResult<T> r;
   r.stopped = o.stopped;
   r.timed_out = o.timed_out;

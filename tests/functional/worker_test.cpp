@@ -152,6 +152,9 @@ TEST(WorkerProcess, Sigusr1WritesTheServiceTree) {
   EXPECT_THAT(p.err(), HasSubstr("  App [running]"));
   EXPECT_THAT(p.err(), HasSubstr("    TASK work"));
   EXPECT_THAT(p.err(), HasSubstr("    Child [running]"));
+  // Where each task is suspended: the Child's tick task sleeps in a loop.
+  EXPECT_THAT(p.err(), HasSubstr("      SUSPENDED sleep ("));
+  EXPECT_THAT(p.err(), HasSubstr("program::Child::tick() at worker_program.cpp:"));
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
 }

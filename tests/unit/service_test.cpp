@@ -351,6 +351,53 @@ TEST_F(ServiceTest, CallbackThrowingDuringStopCrashesButStopCompletes) {
   EXPECT_EQ(cap.matching("Root.on_shutdown").size(), 1u);
 }
 
+// Each wait of the service says what it is and where it was called (the SIGUSR1 report's
+// SUSPENDED lines).
+class Suspends : public Service {
+ public:
+  Suspends() {
+    task(&Suspends::sleeper, "sleeper");
+    task(&Suspends::waiter, "waiter");
+    timer(2.0, &Suspends::tick, "tick");
+  }
+  awaitable<void> sleeper() {
+    sleep_line = __LINE__ + 1;
+    const bool slept = co_await sleep(30.0);
+    (void)slept;
+  }
+  awaitable<void> waiter() {
+    wait_line = __LINE__ + 1;
+    const mode::WaitResult<void> r = co_await wait(event, 5.0);
+    (void)r;
+  }
+  int sleep_line = 0;
+  int wait_line = 0;
+  void tick() {}
+  mode::Event event;
+};
+
+TEST_F(ServiceTest, SuspensionsSayWhatWaitsWhereWithTheTimeLeft) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  auto s = std::make_shared<Suspends>();
+  EXPECT_TRUE(s->suspensions().empty());
+  run(ctx, s->start());
+  clock.advance(0.5, ctx);
+  EXPECT_THAT(s->suspensions(),
+              ElementsAre(fmt::format("sleep (29.5 s left) in mode::awaitable<void> "
+                                      "{{anonymous}}::Suspends::sleeper() at service_test.cpp:{}",
+                                      s->sleep_line),
+                          fmt::format("wait(Event) (4.5 s left) in mode::awaitable<void> "
+                                      "{{anonymous}}::Suspends::waiter() at service_test.cpp:{}",
+                                      s->wait_line),
+                          "timer Suspends.tick (1.5 s left)"));
+  s->event.set();
+  mode::testing::poll(ctx);
+  EXPECT_EQ(s->suspensions().size(), 2u);
+  run(ctx, s->stop());
+  EXPECT_TRUE(s->suspensions().empty());
+}
+
 TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);

@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <source_location>
+#include <string_view>
 #include <vector>
 
 namespace mode::detail {
@@ -39,6 +41,11 @@ class WaitList {
   ~WaitList() { fire_all(Wake::cancelled); }
 
   bool empty() const noexcept { return head_.next == &head_; }
+  /// Calls `f(const WaitOp&)` for each wait, oldest first; `f` must not change the list.
+  template <class F>
+  void for_each(F f) const {
+    for (const WaitLink* l = head_.next; l != &head_; l = l->next) f(*l->op);
+  }
   WaitOp* front() const noexcept { return empty() ? nullptr : head_.next->op; }
   std::size_t size() const noexcept;
   void push_back(WaitLink& link) noexcept;
@@ -119,6 +126,10 @@ class WaitOp final : public TimerEntry {
   WaitOp& operator=(const WaitOp&) = delete;
   ~WaitOp();
 
+  /// What is waiting and where, for reports of where coroutines are suspended.
+  std::string_view what;
+  std::source_location where;
+
   WaitLink stop_link{nullptr, nullptr, this};
   WaitLink source_link{nullptr, nullptr, this};
   WaitLink suspended_link{nullptr, nullptr, this};
@@ -128,6 +139,13 @@ class WaitOp final : public TimerEntry {
   /// Completes the wait with `why` unless it already completed.
   void fire(Wake why) noexcept;
   Wake result() const noexcept { return result_; }
+  /// The armed deadline, if any.
+  std::optional<Clock::time_point> expiry() const noexcept {
+    if (timers_ == nullptr || !timers_->scheduled(*this)) return std::nullopt;
+    return deadline;
+  }
+  /// The clock of the armed deadline (null if none was ever armed).
+  const Clock* clock() const noexcept { return timers_ ? &timers_->clock() : nullptr; }
   /// Suspends until the wait completes; returns why. Asio cancellation fires `cancelled`.
   awaitable<Wake> wait();
 
