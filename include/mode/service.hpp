@@ -399,7 +399,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   template <class T>
   struct RaceItems {
     std::vector<awaitable<void>> items;
-    std::vector<std::shared_ptr<std::optional<T>>> outs;  // empty for void
+    std::vector<std::shared_ptr<std::optional<detail::Stored<T>>>> outs;  // empty for void
   };
   template <class T>
   static RaceItems<T> race_items(std::vector<awaitable<T>> xs);

@@ -779,6 +779,36 @@ TEST_F(ServiceTest, WaitFirstAndWaitMany) {
   EXPECT_TRUE(run(ctx, s->wait_first(std::vector<awaitable<int>>{})).stopped);
 }
 
+awaitable<void> count_after(boost::asio::steady_timer::duration d, int* n) {
+  (void)co_await answer_after(d, 0);
+  ++*n;
+}
+
+TEST_F(ServiceTest, WaitOnVoidAwaitables) {
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  int n = 0;
+  const mode::WaitResult<void> one = run(ctx, s->wait(count_after(1ms, &n)));
+  EXPECT_TRUE(one.done);
+  EXPECT_EQ(n, 1);
+  std::vector<awaitable<void>> both;
+  both.push_back(count_after(2ms, &n));
+  both.push_back(count_after(1ms, &n));
+  const auto many = run(ctx, s->wait_many(std::move(both)));
+  ASSERT_TRUE(many.result);
+  EXPECT_EQ(many.result->size(), 2u);
+  EXPECT_EQ(n, 3);
+  std::vector<awaitable<void>> race;
+  race.push_back(count_after(1h, &n));
+  race.push_back(count_after(1ms, &n));
+  const auto first = run(ctx, s->wait_first(std::move(race)));
+  EXPECT_THAT(first.done, ElementsAre(1u));
+  EXPECT_EQ(n, 4);
+  EXPECT_FALSE(run(ctx, s->wait_for_stopped(count_after(1ms, &n))));
+  run(ctx, s->stop());
+  EXPECT_EQ(n, 5);
+}
+
 TEST_F(ServiceTest, WaitForStoppedAndWaitUntilStopped) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);
