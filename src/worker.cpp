@@ -1,4 +1,5 @@
 // Worker: command line, logging setup, POSIX signals, bounded stop, exit status.
+#include <mode/console.hpp>
 #include <mode/debug.hpp>
 #include <mode/utils/objects.hpp>
 #include <mode/worker.hpp>
@@ -115,7 +116,11 @@ void Worker::setup_cli() {
         }
       });
   app.add_option("--console-port", options_.console_port,
-                 "Port of the loopback introspection endpoint (debug mode)");
+                 "Port of the introspection endpoint (debug mode; 0: any free port)");
+  app.add_option("--console-bind", options_.console_bind,
+                 "Address of the introspection endpoint (default 127.0.0.1)");
+  app.add_flag("--console-allow-remote", options_.console_allow_remote,
+               "Allow --console-bind to name an address beyond loopback");
   app.add_flag_callback(
       "--no-color", [this] { options_.color = ColorMode::never; }, "Never colour the log");
 }
@@ -128,14 +133,36 @@ int Worker::execute_from_commandline(int argc, const char* const* argv) {
     const int code = app.exit(e);  // prints help, the version, or the error and a hint
     return code == 0 ? exit_ok : exit_usage;
   }
+  try {
+    console_options().check();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << "\nRun with --help for more information.\n";
+    return exit_usage;
+  }
   return execute();
 }
 
 std::vector<Service::ServicePtr> Worker::on_init_dependencies() {
   std::vector<ServicePtr> deps;
-  if (options_.debug) deps.push_back(blocking_detector());
+  if (options_.debug) {
+    deps.push_back(blocking_detector());
+    deps.push_back(console());
+  }
   deps.insert(deps.end(), services_.begin(), services_.end());
   return deps;
+}
+
+ConsoleOptions Worker::console_options() const {
+  ConsoleOptions o;
+  o.bind = options_.console_bind;
+  o.port = options_.console_port;
+  o.allow_remote = options_.console_allow_remote;
+  return o;
+}
+
+std::shared_ptr<Console> Worker::console() {
+  if (!console_) console_ = std::make_shared<Console>(console_options());
+  return console_;
 }
 
 std::shared_ptr<BlockingDetector> Worker::blocking_detector() {

@@ -2,6 +2,7 @@
 // command line, logging, POSIX signals, exit status.
 #pragma once
 
+#include <mode/console.hpp>
 #include <mode/service.hpp>
 #include <mode/utils/logging_setup.hpp>
 
@@ -42,7 +43,10 @@ struct WorkerOptions {
   LoggingConfig logging_config;  ///< extra sinks and per-logger levels
   bool redirect_stdouts = true;  ///< std::cout / std::cerr writes go to the log...
   LogLevel redirect_stdouts_level = LogLevel::warn;  ///< ...at this level
-  std::uint16_t console_port = 50101;      ///< `--console-port`: introspection endpoint (debug)
+  /// `--console-port`: the Console's port in debug mode (0: any free port).
+  std::uint16_t console_port = 50101;
+  std::string console_bind = "127.0.0.1";  ///< `--console-bind`: the Console's address
+  bool console_allow_remote = false;       ///< `--console-allow-remote`: bind beyond loopback
   Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
   bool override_logging = true;            ///< set up logging at the first start
   ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
@@ -75,9 +79,10 @@ enum ExitStatus : int {
 /// SIGINT/SIGTERM log `[^Worker]: Stopping on signal received...` and stop it; a second one
 /// while stopping logs what still runs and ends the process at once with 130/143; the graceful
 /// stop is bounded by `shutdown_deadline` (then exit 1). SIGUSR1 writes the service tree with
-/// states and tasks to stderr; SIGUSR2 toggles debug logging. `execute` returns only after a
-/// complete stop (the status to return from `main`); forced exits call `_exit` after flushing
-/// the log. A worker runs once. It may live on the stack or in a `shared_ptr`.
+/// states and tasks to stderr; SIGUSR2 toggles debug logging. In debug mode it also starts a
+/// BlockingDetector and a Console (on `console_bind`:`console_port`). `execute` returns only after
+/// a complete stop (the status to return from `main`); forced exits call `_exit` after flushing the
+/// log. A worker runs once. It may live on the stack or in a `shared_ptr`.
 class Worker : private detail::WorkerLoop, public Service {
  public:
   /// `Worker(app1, app2, options)`: services, optionally followed by WorkerOptions.
@@ -115,6 +120,8 @@ class Worker : private detail::WorkerLoop, public Service {
   std::string cry() const;
   /// The BlockingDetector (created on first use; started by the worker in debug mode).
   std::shared_ptr<BlockingDetector> blocking_detector();
+  /// The Console (created on first use from the options; started by the worker in debug mode).
+  std::shared_ptr<Console> console();
 
   std::string label() const override { return "Worker"; }
 
@@ -147,6 +154,7 @@ class Worker : private detail::WorkerLoop, public Service {
   void begin_stop(bool spawn);
   [[noreturn]] void force_exit(int status, std::string_view why);
   void setup_cli();
+  ConsoleOptions console_options() const;
 
   std::vector<ServicePtr> services_;
   WorkerOptions options_;
@@ -158,6 +166,7 @@ class Worker : private detail::WorkerLoop, public Service {
   std::unique_ptr<CLI::App, CliDeleter> cli_;
   std::unique_ptr<RedirectStdouts> redirect_;
   std::shared_ptr<BlockingDetector> detector_;
+  std::shared_ptr<Console> console_;
   Event stop_requested_;
   std::optional<LogLevel> level_before_debug_;
   LogLevel level_ = LogLevel::warn;

@@ -1,5 +1,10 @@
 // The Worker as a real process: signals, exit statuses, log lines, reports.
 #include "subprocess.hpp"
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -186,12 +191,54 @@ TEST(WorkerProcess, LogfileReceivesTheLog) {
 }
 
 TEST(WorkerProcess, BlockingDetectorNamesTheBlockingFunction) {
-  Subprocess p = worker({"--scenario", "block", "--debug", "--blocking-timeout", "0.3"});
+  Subprocess p = worker(
+      {"--scenario", "block", "--debug", "--blocking-timeout", "0.3", "--console-port", "0"});
   ASSERT_TRUE(p.wait_for_output("block_the_loop", std::chrono::seconds(10))) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("]: [^-BlockingDetector]: Blocking detected (timeout=0.3s)"));
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
+}
+
+// A blocking HTTP GET of `target` on 127.0.0.1:port: the whole response.
+std::string http_get(std::uint16_t port, const std::string& target) {
+  boost::asio::io_context ctx;
+  boost::asio::ip::tcp::socket socket(ctx);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(request));
+  std::string response;
+  boost::system::error_code ec;
+  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);
+  return response;
+}
+
+TEST(WorkerProcess, DebugModeServesTheConsoleOnLoopback) {
+  Subprocess p = worker({"--debug", "--console-port", "0"});
+  const std::string serving = "[^-Console]: Serving the service tree on http://127.0.0.1:";
+  ASSERT_TRUE(p.wait_for_output(serving)) << p.output();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  const std::string err = p.err();
+  const auto port =
+      static_cast<std::uint16_t>(std::stoi(err.substr(err.find(serving) + serving.size())));
+  const std::string tree = http_get(port, "/");
+  EXPECT_THAT(tree, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(tree, HasSubstr("\"tree\": {\"label\": \"Worker\", \"state\": \"running\""));
+  EXPECT_THAT(tree, HasSubstr("{\"label\": \"Child\", \"state\": \"running\""));
+  EXPECT_THAT(http_get(port, "/health"), HasSubstr("{\"status\": \"ok\"}"));
+  EXPECT_THAT(http_get(port, "/graph"), HasSubstr("\"Worker\" -> \"App\""));
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+}
+
+TEST(WorkerProcess, ConsoleBeyondLoopbackNeedsAnExplicitFlag) {
+  Subprocess p = worker({"--debug", "--console-bind", "0.0.0.0"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("console: 0.0.0.0 is not a loopback address; binding it needs "
+                                 "allow_remote (--console-allow-remote)"));
+  Subprocess bad = worker({"--console-bind", "nowhere"});
+  EXPECT_EQ(bad.wait(), 2) << bad.output();
+  EXPECT_THAT(bad.err(), HasSubstr("console: not an IP address: \"nowhere\""));
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+// mode::Console: a read-only HTTP endpoint on the live service tree (Mode's aiomonitor console,
+// which the Worker starts in debug mode on `console_port`).
+#pragma once
+
+#include <mode/service.hpp>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace mode {
+
+/// Where a Console listens.
+struct ConsoleOptions {
+  std::string bind = "127.0.0.1";  ///< an IPv4 or IPv6 address
+  std::uint16_t port = 50101;      ///< 0: any free port (see Console::port())
+  /// Required to bind anything but a loopback address: the tree, task names and crash reasons
+  /// are for the machine's own users.
+  bool allow_remote = false;
+
+  /// Throws std::invalid_argument for an address that does not parse, or that is not loopback
+  /// while `allow_remote` is off.
+  void check() const;
+};
+
+/// Answers, over HTTP/1.1 on a socket of its own, what the program looks like now; it changes
+/// nothing. The tree shown is the whole tree this service belongs to (from its beacon's root).
+///
+/// - `GET /` (or `/tree`): JSON `{"pid", "loop", "tree"}`, each node of the tree with `label`,
+///   `state`, `restart_count`, `flags`, `crash_reason` (null or text), `tasks`, `suspended`
+///   (Service::suspensions) and `children`;
+/// - `GET /graph`: the beacon graph as DOT;
+/// - `GET /health`: 200 `{"status": "ok"}`, or 503 `{"status": "crashed", "crashed": [...]}`
+///   naming every crashed service;
+/// - anything else: 404, 405 (not GET) or 400 (not HTTP), with a one-line text body.
+///
+/// Contract: runs on its service's loop, one connection at a time (each answered within 5 s or
+/// dropped); stop closes the listening socket and the connection being answered. A port that
+/// cannot be bound is logged as an error and the console stays off: a debugging aid never stops
+/// the program it is watching. A bad `bind` throws from the constructor.
+class Console : public Service {
+ public:
+  explicit Console(ConsoleOptions options = {});
+
+  /// The port listened on (useful with port 0), or 0 when not listening.
+  std::uint16_t port() const noexcept { return port_; }
+
+  /// The JSON document `GET /` answers.
+  std::string tree_json() const;
+  /// The DOT document `GET /graph` answers.
+  std::string graph_dot() const;
+
+  std::string label() const override { return "Console"; }
+
+ protected:
+  awaitable<void> on_start() override;
+  awaitable<void> on_stop() override;
+
+ private:
+  const Service& top() const noexcept;
+  awaitable<void> serve();
+  awaitable<void> answer(asio::ip::tcp::socket socket);
+
+  ConsoleOptions options_;
+  std::optional<asio::ip::tcp::acceptor> acceptor_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace mode
