@@ -39,6 +39,12 @@ constexpr Scenario kScenarios[] = {
      mode::bench::run_restart},
     {"restart_storm", "N supervised services crashing at once: time until all run (--n)", 1000, 0,
      mode::bench::run_restart_storm},
+    {"signal", "N sends to 10 async receivers, 20 N to 10 sync ones: calls/s (--n)", 2000000, 0,
+     mode::bench::run_signal},
+    {"queue_flow", "N items, 1 producer, 1 consumer, FlowControlQueue(1000) (--n)", 10000000, 0,
+     mode::bench::run_queue_flow},
+    {"queue_throwable", "N items, 1 producer, 1 consumer, ThrowableQueue(1000) (--n)", 10000000, 0,
+     mode::bench::run_queue_throwable},
 };
 
 constexpr std::int64_t kMaxN = 1'000'000'000;

@@ -9,3 +9,6 @@ for k in 100 1000; do "$bench" timers --k "$k" --repeat 5 --median; done
 "$bench" wait_set_event --n 5000000 --repeat 5 --median
 "$bench" restart --n 200000 --repeat 5 --median
 "$bench" restart_storm --n 1000 --repeat 5 --median
+"$bench" signal --n 2000000 --repeat 5 --median
+"$bench" queue_flow --n 10000000 --repeat 5 --median
+"$bench" queue_throwable --n 10000000 --repeat 5 --median

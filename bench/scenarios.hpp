@@ -21,4 +21,12 @@ Fields run_restart(const Params& p);
 /// `n` supervised services crashing at once: time until all run again, per strategy.
 Fields run_restart_storm(const Params& p);
 
+/// `n` sends to 10 receivers of a Signal (async) and `20 n` to 10 of a SyncSignal: receiver
+/// calls per second.
+Fields run_signal(const Params& p);
+/// `n` items from one producer to one consumer coroutine through a FlowControlQueue (flow
+/// resumed) / a ThrowableQueue of capacity 1000.
+Fields run_queue_flow(const Params& p);
+Fields run_queue_throwable(const Params& p);
+
 }  // namespace mode::bench
