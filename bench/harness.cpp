@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -136,6 +137,43 @@ void run_forked_raw(const std::function<void(void*)>& fn, void* out, std::size_t
             ? fmt::format("measurement process killed by signal {}", WTERMSIG(status))
             : std::string("measurement process failed"));
   }
+}
+
+double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
+  if (pid == 0) {
+    ::close(fds[0]);
+    int status = 1;
+    try {
+      status = program(fds[1]);
+    } catch (const std::exception& e) {
+      std::cerr << "mode-bench: measured program failed: " << e.what() << std::endl;
+    }
+    std::fflush(stdout);
+    ::_exit(status);
+  }
+  ::close(fds[1]);
+  char ready = 0;
+  const bool is_ready = read_all(fds[0], &ready, 1) == 1;
+  ::close(fds[0]);
+  const Clock::time_point t0 = Clock::now();
+  if (is_ready) ::kill(pid, SIGTERM);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  const Clock::time_point t1 = Clock::now();
+  if (!is_ready || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(
+        WIFSIGNALED(status) ? fmt::format("measured process killed by signal {}", WTERMSIG(status))
+                            : fmt::format("measured process exited with status {}{}",
+                                          WEXITSTATUS(status), is_ready ? "" : " before it ran"));
+  }
+  return ms_between(t0, t1);
 }
 
 void spawn(asio::io_context& ctx, awaitable<void> a, Completion& c) {

@@ -66,6 +66,11 @@ T run_forked(const std::function<T()>& fn) {
   return result;
 }
 
+/// Runs `program(ready_fd)` in a forked child process, which writes a byte to `ready_fd` once
+/// it runs; then sends it SIGTERM and returns the milliseconds until the process has exited.
+/// Throws std::runtime_error if it dies before it is ready or exits with a non-zero status.
+double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program);
+
 /// How a coroutine spawned by `spawn` ended.
 struct Completion {
   bool done = false;

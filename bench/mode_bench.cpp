@@ -33,6 +33,8 @@ constexpr Scenario kScenarios[] = {
      mode::bench::run_timers},
     {"stop_latency", "stop of a root whose N children sleep in sleep(30.0) (--n)", 1000, 0,
      mode::bench::run_stop_latency},
+    {"worker_shutdown", "a Worker process with N services: SIGTERM to process exit (--n)", 10000, 0,
+     mode::bench::run_worker_shutdown},
     {"wait_set_event", "N waits on an already set Event inside a running service (--n)", 5000000, 0,
      mode::bench::run_wait_set_event},
     {"restart", "N restarts of a supervised service that crashes after each start (--n)", 200000, 0,

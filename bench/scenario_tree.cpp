@@ -1,14 +1,18 @@
-// Scenarios `tree` and `stop_latency`: a root with N children whose one task sleeps in a loop,
-// against N bare coroutines each looping on its own steady_timer.
+// Scenarios `tree`, `stop_latency` and `worker_shutdown`: a root with N children whose one task
+// sleeps in a loop, against N bare coroutines each looping on its own steady_timer.
 #include <mode/service.hpp>
+#include <mode/worker.hpp>
 
 #include "scenarios.hpp"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <unistd.h>
 
+#include <csignal>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -128,6 +132,57 @@ TreeResult measure_bare(std::size_t n, double sleep_s) {
   return r;
 }
 
+// A Worker process whose services all run, until SIGTERM stops it.
+class ReadyWorker final : public Worker {
+ public:
+  ReadyWorker(std::vector<ServicePtr> services, int ready_fd)
+      : Worker(std::move(services), options()), ready_fd_(ready_fd) {}
+
+ private:
+  static WorkerOptions options() {
+    WorkerOptions o;
+    o.quiet = true;
+    o.redirect_stdouts = false;
+    return o;
+  }
+  awaitable<void> on_started() override {
+    const char ready = 'r';
+    if (::write(ready_fd_, &ready, 1) != 1) throw std::runtime_error("cannot report ready");
+    co_await Worker::on_started();
+  }
+  int ready_fd_;
+};
+
+int worker_program(std::size_t n, int ready_fd) {
+  Progress progress;
+  std::vector<Service::ServicePtr> services;
+  for (std::size_t i = 0; i < n; ++i) services.push_back(std::make_shared<Child>(&progress, 30.0));
+  ReadyWorker worker(std::move(services), ready_fd);
+  return worker.execute();
+}
+
+// The same program in bare Asio: N sleeping coroutines, cancelled and joined on SIGTERM.
+int bare_program(std::size_t n, int ready_fd) {
+  asio::io_context ctx;
+  asio::signal_set signals(ctx, SIGTERM);
+  Progress progress;
+  std::size_t joined = 0;
+  std::vector<asio::cancellation_signal> cancels(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    asio::co_spawn(ctx, bare_sleeper(&progress, std::chrono::seconds(30)),
+                   asio::bind_cancellation_slot(cancels[i].slot(),
+                                                [&joined](std::exception_ptr) { ++joined; }));
+  }
+  signals.async_wait([&](boost::system::error_code, int) {
+    for (asio::cancellation_signal& c : cancels) c.emit(asio::cancellation_type::terminal);
+  });
+  run_while_not(ctx, [&] { return progress.started == n; });
+  const char ready = 'r';
+  if (::write(ready_fd, &ready, 1) != 1) return 1;
+  run_while_not(ctx, [&] { return joined == n; });
+  return 0;
+}
+
 std::size_t count_of(std::int64_t v) { return static_cast<std::size_t>(v); }
 
 }  // namespace
@@ -159,6 +214,18 @@ Fields run_stop_latency(const Params& p) {
       {"stop_ms", ours.stop_ms, 3},
       {"baseline_stop_ms", base.stop_ms, 3},
       {"ratio", ours.stop_ms / base.stop_ms, 3},
+  };
+}
+
+Fields run_worker_shutdown(const Params& p) {
+  const std::size_t n = count_of(p.n);
+  const double base = exit_ms_after_sigterm([n](int fd) { return bare_program(n, fd); });
+  const double ours = exit_ms_after_sigterm([n](int fd) { return worker_program(n, fd); });
+  return {
+      {"n", static_cast<double>(n), 0},
+      {"exit_ms", ours, 3},
+      {"baseline_exit_ms", base, 3},
+      {"ratio", ours / base, 3},
   };
 }
 

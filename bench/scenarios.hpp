@@ -12,6 +12,8 @@ Fields run_tree(const Params& p);
 Fields run_timers(const Params& p);
 /// Stop of a root whose `n` children each have a task in `sleep(30.0)`.
 Fields run_stop_latency(const Params& p);
+/// A Worker process running `n` services (one sleeping task each): SIGTERM to process exit.
+Fields run_worker_shutdown(const Params& p);
 /// `n` times `co_await wait(event)` on an already set Event, inside a running service.
 Fields run_wait_set_event(const Params& p);
 
