@@ -2,10 +2,18 @@
 # Installs what is missing, builds, and runs every test.
 #   scripts/test.sh                      # RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-asan/
+#   scripts/test.sh --sanitize thread --tests Threads   # only the unit tests matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
-if [ "${1:-}" = "--sanitize" ]; then sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; fi
+tests=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --sanitize) sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; shift 2 ;;
+    --tests) tests="${2:?--tests needs a regular expression of test names}"; shift 2 ;;
+    *) echo "scripts/test.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
 scripts/install-deps.sh
 build=build
 args=(-DMODE_WARNINGS_AS_ERRORS=ON -DMODE_BUILD_BENCH=ON -DMODE_BUILD_EXAMPLES=ON)
@@ -14,6 +22,14 @@ if [ -n "$sanitize" ]; then
   args+=("-DMODE_SANITIZE=${sanitize//,/;}" -DCMAKE_BUILD_TYPE=Debug -DMODE_BUILD_BENCH=OFF)
 fi
 cmake -S . -B "$build" "${args[@]}"
-cmake --build "$build" -j "$(nproc)"
+ctest_args=()
+if [ -n "$tests" ]; then
+  # Only the unit tests are built: a selection is for a lean extra run, not the full suite.
+  cmake --build "$build" -j "$(nproc)" --target mode-unit-tests
+  ctest_args+=(-R "$tests")
+else
+  cmake --build "$build" -j "$(nproc)"
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300 "${ctest_args[@]}"

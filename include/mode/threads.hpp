@@ -227,7 +227,8 @@ void complete_on_caller(H&& handler) {
 /// `on_thread_stop` and the children's stop (Mode 4.1.9), for up to `shutdown_timeout` for
 /// awaitable calls, which are then cancelled with the service's tasks. A caller cancelled (Asio
 /// cancellation) before the thread began its call gets `operation_aborted` and the call is
-/// skipped; once begun, the call completes normally.
+/// skipped; once begun, the call completes normally. A loop that calls `call_thread` must live
+/// until the service stopped: the thread may still be returning from its post to that loop.
 class QueueServiceThread : public ServiceThread {
  public:
   /// Runs `f(args...)` on the thread; see the class comment. Arguments are moved to the thread.

@@ -539,9 +539,10 @@ TEST_F(ThreadsTest, ManyConcurrentCallsFromSeveralCoroutinesAndThreads) {
                             ++finished;
                           });
   }
-  // And one more caller on a third thread's loop.
+  // And one more caller on a third thread's loop. That loop outlives the service's run: the
+  // thread may still be inside its last post to it when the caller resumes.
+  boost::asio::io_context other_ctx;
   std::thread other([&] {
-    boost::asio::io_context other_ctx;
     const long sum = run(other_ctx, caller(t, &on_thread_count, kCoroutines * 1000));
     total += sum;
     ++finished;
