@@ -7,5 +7,6 @@ for n in 1000 10000 100000; do "$bench" tree --n "$n" --repeat 5 --median; done
 for k in 100 1000; do "$bench" timers --k "$k" --repeat 5 --median; done
 "$bench" stop_latency --n 1000 --repeat 5 --median
 "$bench" wait_set_event --n 5000000 --repeat 5 --median
+"$bench" thread_call --n 100000 --repeat 5 --median
 "$bench" restart --n 200000 --repeat 5 --median
 "$bench" restart_storm --n 1000 --repeat 5 --median
