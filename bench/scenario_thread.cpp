@@ -133,10 +133,11 @@ Fields run_thread_call(const Params& p) {
   f.push_back({"p99_us", ours.p99_us, 2});
   f.push_back({"baseline_p50_us", base.p50_us, 2});
   f.push_back({"baseline_p99_us", base.p99_us, 2});
-  f.push_back({"ratio", ours.p50_us / base.p50_us, 3});
   f.push_back({"baseline_timer_p50_us", timed.p50_us, 2});
   f.push_back({"baseline_timer_p99_us", timed.p99_us, 2});
   f.push_back({"ratio_timer", ours.p50_us / timed.p50_us, 3});
+  // `ratio` last: the smoke test in bench/CMakeLists.txt reads it there.
+  f.push_back({"ratio", ours.p50_us / base.p50_us, 3});
   return f;
 }
 
