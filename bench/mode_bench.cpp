@@ -37,6 +37,8 @@ constexpr Scenario kScenarios[] = {
      mode::bench::run_worker_shutdown},
     {"wait_set_event", "N waits on an already set Event inside a running service (--n)", 5000000, 0,
      mode::bench::run_wait_set_event},
+    {"thread_call", "N sequential call_thread round trips from the main loop: p50/p99 (--n)",
+     100000, 0, mode::bench::run_thread_call},
     {"restart", "N restarts of a supervised service that crashes after each start (--n)", 200000, 0,
      mode::bench::run_restart},
     {"restart_storm", "N supervised services crashing at once: time until all run (--n)", 1000, 0,

@@ -8,6 +8,7 @@ for k in 100 1000; do "$bench" timers --k "$k" --repeat 5 --median; done
 "$bench" stop_latency --n 1000 --repeat 5 --median
 "$bench" worker_shutdown --n 10000 --repeat 5 --median
 "$bench" wait_set_event --n 5000000 --repeat 5 --median
+"$bench" thread_call --n 100000 --repeat 5 --median
 "$bench" restart --n 200000 --repeat 5 --median
 "$bench" restart_storm --n 1000 --repeat 5 --median
 "$bench" signal --n 2000000 --repeat 5 --median

@@ -16,6 +16,8 @@ Fields run_stop_latency(const Params& p);
 Fields run_worker_shutdown(const Params& p);
 /// `n` times `co_await wait(event)` on an already set Event, inside a running service.
 Fields run_wait_set_event(const Params& p);
+/// `n` sequential `call_thread` round trips to a QueueServiceThread: latency p50/p99.
+Fields run_thread_call(const Params& p);
 
 /// One supervised service that crashes right after each start, `n` times: restarts per second
 /// and crash-to-running latency.

@@ -3,14 +3,17 @@
 #   scripts/test.sh                                # RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-address-undefined/
 #   scripts/test.sh --io-uring                     # the same on the io_uring event loop, in build-io-uring/
+#   scripts/test.sh --sanitize thread --tests Threads   # only the unit tests matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
 io_uring=OFF
+tests=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; shift 2 ;;
     --io-uring) io_uring=ON; shift ;;
+    --tests) tests="${2:?--tests needs a regular expression of test names}"; shift 2 ;;
     *) echo "scripts/test.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -26,6 +29,14 @@ if [ "$io_uring" = ON ]; then
   args+=(-DMODE_IO_URING=ON -DMODE_BUILD_BENCH=OFF)
 fi
 cmake -S . -B "$build" "${args[@]}"
-cmake --build "$build" -j "$(nproc)"
+ctest_args=()
+if [ -n "$tests" ]; then
+  # Only the unit tests are built: a selection is for a lean extra run, not the full suite.
+  cmake --build "$build" -j "$(nproc)" --target mode-unit-tests
+  ctest_args+=(-R "$tests")
+else
+  cmake --build "$build" -j "$(nproc)"
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 300 "${ctest_args[@]}"

@@ -268,12 +268,18 @@ awaitable<void> Service::stop_body() {
   stopped_ = true;
   stop_finished_.fire_all(Wake::done);
   log.log(mundane_level, "-Stopped!");
+  notify_supervisor();
+}
+
+void Service::notify_supervisor() noexcept {
   if (supervisor_ != nullptr) supervisor_->wakeup(*this);
 }
 
 awaitable<void> Service::stop_child(ServicePtr child) {
   try {
-    if (child->stopping_) {
+    if (child->owns_thread()) {
+      co_await child->stop();
+    } else if (child->stopping_) {
       if (!child->stopped_) {
         WaitOp op;
         child->stop_finished_.push_back(op.stop_link);
@@ -358,7 +364,10 @@ awaitable<void> Service::restart() {
 
 void Service::service_reset() {
   ++restart_count_;
-  started_ = stopping_ = stopped_ = crashed_ = false;
+  started_ = false;
+  stopping_ = false;
+  stopped_ = false;
+  crashed_ = false;
   crash_reason_ = nullptr;
   shutdown_.clear();
   for (const ServicePtr& child : children_) child->service_reset();
@@ -370,6 +379,10 @@ void Service::crash(std::exception_ptr reason) noexcept {
   if (crashed_) return;
   log.error("Crashed reason={}", exception_repr(reason));
   mark_crashed(reason);
+  escalate_crash(reason);
+}
+
+void Service::escalate_crash(const std::exception_ptr& reason) noexcept {
   if (supervisor_ != nullptr) {
     supervisor_->wakeup(*this);
     return;
@@ -385,8 +398,8 @@ void Service::crash(std::exception_ptr reason) noexcept {
     Service* s = n->data();
     if (s == nullptr) continue;
     s->mark_crashed(reason);
-    if (s->supervisor_ != nullptr) {
-      s->supervisor_->wakeup(*s);
+    if (s->supervisor_ != nullptr || s->owns_thread()) {
+      s->escalate_crash(reason);
       break;
     }
   }
@@ -394,8 +407,8 @@ void Service::crash(std::exception_ptr reason) noexcept {
 
 void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
   if (crashed_) return;
+  crash_reason_ = reason;  // before the flag: a reader that sees crashed() sees the reason
   crashed_ = true;
-  crash_reason_ = reason;
   stop_waiters_.fire_all(Wake::stopped);
   for (const ServicePtr& child : children_) child->mark_crashed(reason);
 }

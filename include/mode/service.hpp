@@ -16,6 +16,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <atomic>
 #include <concepts>
 #include <cstdint>
 #include <exception>
@@ -32,6 +33,24 @@
 namespace mode {
 
 class Service;
+class ServiceThread;
+
+namespace detail {
+/// A lifecycle flag of a service. Written by the loop the service runs on, but read from other
+/// threads for a ServiceThread (its parent's loop asks `crashed()`, `state()`), hence atomic;
+/// acquire/release so that `crash_reason()` is visible once `crashed()` is. Plain moves on x86.
+class StateFlag {
+ public:
+  StateFlag& operator=(bool v) noexcept {
+    v_.store(v, std::memory_order_release);
+    return *this;
+  }
+  operator bool() const noexcept { return v_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<bool> v_{false};
+};
+}  // namespace detail
 
 /// What `Service::wait` returns: the awaited value if it finished first, else why not.
 template <class T>
@@ -130,21 +149,23 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   /// Starts the service, its background tasks and its children (the manual's start order).
   /// Throws std::logic_error if it already started or crashed (use `restart`).
-  awaitable<void> start();
+  /// (Virtual, like the other lifecycle calls below, only so that ServiceThread can run them on
+  /// its own thread.)
+  virtual awaitable<void> start();
   /// Starts it unless it already started; true if this call started it.
-  awaitable<bool> maybe_start();
+  virtual awaitable<bool> maybe_start();
   /// Stops the service (the manual's stop order); a second call waits for the first.
-  awaitable<void> stop();
+  virtual awaitable<void> stop();
   /// stop, service_reset, on_init, on_restart, start.
-  awaitable<void> restart();
+  virtual awaitable<void> restart();
   /// Crashes the service with `reason` (see the class comment). Never throws.
-  void crash(std::exception_ptr reason) noexcept;
+  virtual void crash(std::exception_ptr reason) noexcept;
   /// Returns once the service stops or crashes.
   awaitable<void> wait_until_stopped(std::source_location where = std::source_location::current());
   /// Sets the flag a `wait_for_shutdown` service's stop waits for.
   void set_shutdown() noexcept;
   /// Clears every flag for a new start; counts a restart. Recurses into children.
-  void service_reset();
+  virtual void service_reset();
 
   // State.
 
@@ -327,6 +348,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void set_logger(std::shared_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
 
  private:
+  friend class ServiceThread;  // runs this lifecycle on its own thread, see threads.hpp
   using AsyncFn = awaitable<void> (Service::*)();
   using SyncFn = void (Service::*)();
   struct TaskSpec {
@@ -384,7 +406,15 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   awaitable<void> exit_contexts();
   awaitable<void> run_callback(awaitable<void> (Service::*cb)(), const char* step);
   awaitable<void> run_timer(TaskSpec spec);
-  void mark_crashed(const std::exception_ptr& reason) noexcept;
+  virtual void mark_crashed(const std::exception_ptr& reason) noexcept;
+  /// After a crash: tells the supervisor, or else marks the ancestors crashed up to the first
+  /// one with a supervisor (or that runs on another thread: it takes the crash across).
+  virtual void escalate_crash(const std::exception_ptr& reason) noexcept;
+  /// True for a service whose lifecycle runs on its own thread (ServiceThread): its parent
+  /// stops it with `stop()` and never touches its state directly.
+  virtual bool owns_thread() const noexcept { return false; }
+  /// At the end of stop: wakes the supervisor, if any.
+  virtual void notify_supervisor() noexcept;
   void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
              std::size_t index);
   void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
@@ -392,7 +422,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
                                   std::string_view what, std::source_location where);
   awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
                                       std::optional<Seconds> timeout, std::source_location where);
-  void describe_stop(std::string& out) const;
+  virtual void describe_stop(std::string& out) const;
   template <class T>
   static awaitable<void> store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out);
   /// The awaitables of a race, each storing its value (if any) where the waiter reads it.
@@ -419,10 +449,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   Event shutdown_;
   const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs
   std::uint32_t restart_count_ = 0;
-  bool started_ = false;
-  bool stopping_ = false;
-  bool stopped_ = false;
-  bool crashed_ = false;
+  detail::StateFlag started_;
+  detail::StateFlag stopping_;
+  detail::StateFlag stopped_;
+  detail::StateFlag crashed_;
 };
 
 // Implementation of the templates.
