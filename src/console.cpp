@@ -67,13 +67,18 @@ void append_json_tree(std::string& out, const Service& s) {
   append_json_string(out, s.shortlabel());
   out += ", \"state\": ";
   append_json_string(out, s.state());
-  out += fmt::format(", \"restart_count\": {}, \"flags\": ", s.restart_count());
-  append_json_strings(out, s.diag.flags());
-  out += ", \"crash_reason\": ";
-  if (s.crash_reason())
+  out += fmt::format(", \"restart_count\": {}, \"crash_reason\": ", s.restart_count());
+  if (s.crashed())
     append_json_string(out, exception_repr(s.crash_reason()));
   else
     out += "null";
+  // A ServiceThread's flags, tasks and children belong to its thread: not read from this one.
+  if (s.owns_thread()) {
+    out += ", \"flags\": null, \"tasks\": null, \"suspended\": null, \"children\": null}";
+    return;
+  }
+  out += ", \"flags\": ";
+  append_json_strings(out, s.diag.flags());
   out += ", \"tasks\": ";
   append_json_strings(out, s.task_names());
   out += ", \"suspended\": ";

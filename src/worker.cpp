@@ -40,15 +40,19 @@ void write_fd(int fd, std::string_view text) noexcept {
   }
 }
 
-// Whatever has not reached `shutdown` yet, with its tasks: what a forced exit leaves behind.
+// Whatever has not reached `shutdown` yet, with its tasks: what a forced exit leaves behind. A
+// service on its own thread shows only its state: the rest belongs to that thread.
 void describe_running(const Service& s, std::string& out) {
   if (s.state() != "shutdown" && s.state() != "init") {
     if (!out.empty()) out += "; ";
     out += fmt::format("{} ({})", s.shortlabel(), s.state());
+    if (s.owns_thread()) return;
     const std::vector<std::string> tasks = s.task_names();
     if (!tasks.empty()) out += fmt::format(" tasks: {}", fmt::join(tasks, ", "));
     const std::vector<std::string> waits = s.suspensions();
     if (!waits.empty()) out += fmt::format(" suspended: {}", fmt::join(waits, ", "));
+  } else if (s.owns_thread()) {
+    return;
   }
   for (const Service::ServicePtr& child : s.dependencies()) describe_running(*child, out);
 }
@@ -57,8 +61,12 @@ void describe_tree(const Service& s, std::size_t depth, std::string& out) {
   out.append(depth * 2, ' ');
   out += fmt::format("{} [{}]", s.shortlabel(), s.state());
   if (s.restart_count() > 0) out += fmt::format(" restarts={}", s.restart_count());
+  if (s.crashed()) out += fmt::format(" crash_reason={}", exception_repr(s.crash_reason()));
+  if (s.owns_thread()) {
+    out += " (on its own thread: flags, tasks and children not shown)\n";
+    return;
+  }
   if (!s.diag.flags().empty()) out += fmt::format(" flags={{{}}}", fmt::join(s.diag.flags(), ", "));
-  if (s.crash_reason()) out += fmt::format(" crash_reason={}", exception_repr(s.crash_reason()));
   out += '\n';
   for (const std::string& t : s.task_names()) {
     out.append(depth * 2 + 2, ' ');

@@ -29,8 +29,9 @@ struct ConsoleOptions {
 /// nothing. The tree shown is the whole tree this service belongs to (from its beacon's root).
 ///
 /// - `GET /` (or `/tree`): JSON `{"pid", "loop", "tree"}`, each node of the tree with `label`,
-///   `state`, `restart_count`, `flags`, `crash_reason` (null or text), `tasks`, `suspended`
-///   (Service::suspensions) and `children`;
+///   `state`, `restart_count`, `crash_reason` (null or text), `flags`, `tasks`, `suspended`
+///   (Service::suspensions) and `children` (the last four null for a service on its own thread,
+///   which only its thread may read);
 /// - `GET /graph`: the beacon graph as DOT;
 /// - `GET /health`: 200 `{"status": "ok"}`, or 503 `{"status": "crashed", "crashed": [...]}`
 ///   naming every crashed service;

@@ -187,6 +187,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   SupervisorHook* supervisor() const noexcept { return supervisor_; }
   void set_supervisor(SupervisorHook* s) noexcept { supervisor_ = s; }
   /// Names of the background tasks still running.
+  /// True for a service whose lifecycle runs on its own thread (ServiceThread): from any other
+  /// thread only its state getters may be read, not its tasks, waits or children.
+  virtual bool owns_thread() const noexcept { return false; }
   std::vector<std::string> task_names() const;
   /// Where the service's coroutines are suspended in its own waits (sleep, wait*, timers),
   /// oldest first: `sleep (29.5 s left) in awaitable<void> App::tick() at app.cpp:42`. Waits
@@ -410,9 +413,6 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   /// After a crash: tells the supervisor, or else marks the ancestors crashed up to the first
   /// one with a supervisor (or that runs on another thread: it takes the crash across).
   virtual void escalate_crash(const std::exception_ptr& reason) noexcept;
-  /// True for a service whose lifecycle runs on its own thread (ServiceThread): its parent
-  /// stops it with `stop()` and never touches its state directly.
-  virtual bool owns_thread() const noexcept { return false; }
   /// At the end of stop: wakes the supervisor, if any.
   virtual void notify_supervisor() noexcept;
   void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,

@@ -4,6 +4,7 @@
 #include <mode/service.hpp>
 #include <mode/supervisors.hpp>
 #include <mode/testing.hpp>
+#include <mode/threads.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -102,11 +103,11 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
   EXPECT_THAT(body,
               StartsWith(fmt::format("{{\"pid\": {}, \"loop\": \"{}\", \"tree\": "
                                      "{{\"label\": \"Service\", \"state\": \"running\", "
-                                     "\"restart_count\": 0, \"flags\": [], \"crash_reason\": "
-                                     "null, \"tasks\": [], \"suspended\": [], \"children\": [",
+                                     "\"restart_count\": 0, \"crash_reason\": null, \"flags\": "
+                                     "[], \"tasks\": [], \"suspended\": [], \"children\": [",
                                      ::getpid(), mode::loop_backend())));
   EXPECT_THAT(body, HasSubstr("{\"label\": \"App\", \"state\": \"running\", \"restart_count\": 0, "
-                              "\"flags\": [], \"crash_reason\": null, \"tasks\": [\"work\"], "
+                              "\"crash_reason\": null, \"flags\": [], \"tasks\": [\"work\"], "
                               "\"suspended\": [\"wait_for_stopped in mode::awaitable<void> "
                               "{anonymous}::Worked::work() at console_test.cpp:"));
   EXPECT_THAT(body, HasSubstr("{\"label\": \"Console\", \"state\": \"running\""));
@@ -114,6 +115,21 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
               HasSubstr("\"tasks\": [\"serve\", \"wait\"], \"suspended\": [\"wait (5.0 s left) in "
                         "mode::awaitable<void> mode::Console::serve() at console.cpp:"));
   EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
+}
+
+TEST(Console, AServiceOnItsOwnThreadShowsOnlyItsState) {
+  asio::io_context ctx;
+  auto root = std::make_shared<Service>();
+  ConsoleOptions options;
+  options.port = 0;
+  auto console = root->add_dependency(std::make_shared<Console>(options));
+  root->add_dependency(std::make_shared<mode::ServiceThread>());
+  run(ctx, root->start());
+  EXPECT_THAT(console->tree_json(),
+              HasSubstr("{\"label\": \"ServiceThread\", \"state\": \"running\", \"restart_count\": "
+                        "0, \"crash_reason\": null, \"flags\": null, \"tasks\": null, "
+                        "\"suspended\": null, \"children\": null}"));
+  run(ctx, root->stop());
 }
 
 TEST_F(ConsoleTest, JsonEscapesLabelsAndCrashReasons) {
