@@ -305,7 +305,7 @@ void ServiceThread::thread_main(std::shared_ptr<ServiceThread> self, bool restar
   asio::io_context& ctx = *thread_ctx_;
   // serve() catches everything; its end stops the loop, whatever a user left in it.
   asio::co_spawn(ctx, serve(restarting), [ctx = &ctx](std::exception_ptr) { ctx->stop(); });
-  ctx.run();
+  detail::TimerQueue::run_driving(ctx);
   current_thread_service = nullptr;
   // The last act of the thread: the parent joins it when this arrives.
   asio::post(parent_executor_, [self = std::move(self)] { self->thread_exited(); });

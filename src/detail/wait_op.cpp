@@ -115,7 +115,7 @@ void TimerQueue::cancel(TimerEntry& e) noexcept {
 }
 
 void TimerQueue::arm(const asio::any_io_executor& ex) {
-  if (clock_->manual()) return;
+  if (clock_->manual() || driven_) return;
   const Clock::time_point when = heap_.front().deadline;
   // An armed wake-up within the slack of the new deadline serves it too.
   if (armed_at_ && *armed_at_ <= when + slack_) return;
@@ -130,6 +130,20 @@ void TimerQueue::arm(const asio::any_io_executor& ex) {
       if (!heap_.empty()) arm(timer_->get_executor());
     }
   });
+}
+
+void TimerQueue::run_driving(asio::io_context& ctx) {
+  TimerQueue& queue = asio::use_service<TimerQueue>(ctx);
+  queue.driven_ = true;
+  while (!ctx.stopped()) {
+    queue.fire_due();
+    const std::optional<Clock::time_point> next = queue.next_deadline();
+    // A manual clock's deadlines are fired by ManualClock::advance, not by waiting.
+    if (next && !queue.clock_->manual())
+      ctx.run_one_until(*next);
+    else if (ctx.run_one() == 0)
+      break;  // out of work
+  }
 }
 
 void TimerQueue::fire_due() noexcept {

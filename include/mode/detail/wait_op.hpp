@@ -7,6 +7,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
@@ -95,6 +96,10 @@ class TimerQueue final : public asio::execution_context::service {
   void set_slack(Clock::duration slack) noexcept { slack_ = slack; }
   /// Fires every entry due by now (+ slack).
   void fire_due() noexcept;
+  /// Runs `ctx` until it stops, firing due deadlines between handlers instead of through an
+  /// Asio timer. A loop without Asio I/O objects then sleeps on a condition variable, which a
+  /// post from another thread wakes about twice as fast as it wakes epoll (ServiceThread).
+  static void run_driving(asio::io_context& ctx);
   std::optional<Clock::time_point> next_deadline() const noexcept;
 
  private:
@@ -115,6 +120,7 @@ class TimerQueue final : public asio::execution_context::service {
   WaitList suspended_;
   std::optional<asio::steady_timer> timer_;
   std::optional<Clock::time_point> armed_at_;
+  bool driven_ = false;  // run_driving fires the deadlines: no Asio timer
 };
 
 /// One pending wait: completes once, with the reason of whichever source fired first (its event,
