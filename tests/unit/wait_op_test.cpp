@@ -16,9 +16,11 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -490,6 +492,47 @@ TEST(TimerQueue, WaitersResumeInDeadlineOrderOnAManualClock) {
       EXPECT_LE(log[k - 1].at, log[k].at);
     }
   }
+}
+
+// Sleeps through two deadlines on the real clock, counting the event-loop kernel objects open
+// meanwhile (epoll or io_uring instances).
+awaitable<void> sleep_twice(int* kernel_objects, Clock::time_point* woke) {
+  const auto ex = co_await asio::this_coro::executor;
+  for (int i = 0; i < 2; ++i) {
+    WaitOp op;
+    op.expire_at(TimerQueue::of(ex).now() + 5ms, ex);
+    const Wake why = co_await op.wait();
+    EXPECT_EQ(why, Wake::timed_out);
+  }
+  *woke = TimerQueue::of(ex).now();
+  *kernel_objects = 0;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (target == "anon_inode:[eventpoll]" || target == "anon_inode:[io_uring]") ++*kernel_objects;
+  }
+}
+
+TEST(TimerQueue, RunDrivingFiresDeadlinesWithoutAnAsioTimer) {
+  int before = -1;
+  Clock::time_point unused;
+  {
+    asio::io_context probe;
+    bool done = false;
+    asio::co_spawn(probe, sleep_twice(&before, &unused), [&](std::exception_ptr) { done = true; });
+    probe.run();  // an Asio timer: the loop opens its epoll (or io_uring) instance
+    ASSERT_TRUE(done);
+  }
+  asio::io_context ctx;
+  int during = -1;
+  Clock::time_point woke;
+  const Clock::time_point start = mode::now(ctx);
+  asio::co_spawn(ctx, sleep_twice(&during, &woke), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  TimerQueue::run_driving(ctx);
+  EXPECT_GE(woke - start, 10ms);
+  EXPECT_EQ(during, before - 1);  // no kernel event-loop object of its own
 }
 
 }  // namespace
