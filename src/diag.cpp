@@ -3,13 +3,18 @@
 
 namespace mode {
 
+const Diag::Flags Diag::kNoFlags;
+const Diag::Transitions Diag::kNoTransitions;
+
 void Diag::set_flag(std::string_view flag) {
-  flags_.emplace(flag);
-  last_transition_.insert_or_assign(std::string(flag), SteadyClock::instance().now());
+  if (!state_) state_ = std::make_unique<State>();
+  state_->flags.emplace(flag);
+  state_->last_transition.insert_or_assign(std::string(flag), SteadyClock::instance().now());
 }
 
 void Diag::unset_flag(std::string_view flag) {
-  if (auto it = flags_.find(flag); it != flags_.end()) flags_.erase(it);
+  if (!state_) return;
+  if (auto it = state_->flags.find(flag); it != state_->flags.end()) state_->flags.erase(it);
 }
 
 }  // namespace mode

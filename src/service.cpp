@@ -590,22 +590,22 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
 
 // Waiting.
 
-awaitable<Wake> Service::wait_op(WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
-                                 std::source_location where) {
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
-  if (should_stop()) co_return Wake::stopped;
+bool Service::hook_wait(WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
+                        std::source_location where) {
+  if (should_stop()) return false;
   op.what = what;
   op.where = where;
   stop_waiters_.push_back(op.stop_link);
   if (timeout)
     op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
-  co_return co_await op.wait();
+  return true;
 }
 
 awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
-  if (should_stop()) co_return false;
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
   WaitOp op;
-  const Wake why = co_await wait_op(op, d, "sleep", where);
+  if (!hook_wait(op, d, "sleep", where)) co_return false;
+  const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::timed_out;
 }
@@ -621,9 +621,14 @@ awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeo
     r.done = true;
     co_return r;
   }
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
   WaitOp op;
   e.attach(op);
-  const Wake why = co_await wait_op(op, timeout, "wait(Event)", where);
+  if (!hook_wait(op, timeout, "wait(Event)", where)) {
+    r.stopped = true;
+    co_return r;
+  }
+  const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   r.done = why == Wake::done;
   r.stopped = why == Wake::stopped;
@@ -639,8 +644,10 @@ awaitable<bool> Service::wait_for_stopped(Event& e, std::optional<Seconds> timeo
 
 awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout,
                                           std::source_location where) {
+  if (!executor_) executor_ = co_await asio::this_coro::executor;
   WaitOp op;
-  const Wake why = co_await wait_op(op, timeout, "wait_for_stopped", where);
+  if (!hook_wait(op, timeout, "wait_for_stopped", where)) co_return true;
+  const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::stopped;
 }
@@ -663,7 +670,8 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
   for (std::size_t i = 0; i < items.size(); ++i) spawn(std::move(items[i]), "wait", state, i);
   WaitOp op;
   state->op = &op;
-  const Wake why = co_await wait_op(op, timeout, all ? "wait" : "wait_first", where);
+  Wake why = Wake::stopped;
+  if (hook_wait(op, timeout, all ? "wait" : "wait_first", where)) why = co_await op.wait();
   state->op = nullptr;
   // Whatever did not finish is cancelled; its task is joined by stop like any other.
   for (asio::cancellation_signal* sig : state->signals)

@@ -5,13 +5,15 @@
 #include <mode/clock.hpp>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 
 namespace mode {
 
-/// A set of named flags (e.g. "FLUSHING") with the steady time each was last set.
+/// A set of named flags (e.g. "FLUSHING") with the steady time each was last set. Most services
+/// never set one, so the sets are allocated on the first `set_flag`: an empty Diag is a pointer.
 class Diag {
  public:
   using Flags = std::set<std::string, std::less<>>;
@@ -20,9 +22,11 @@ class Diag {
   void set_flag(std::string_view flag);
   /// Removes the flag; its last transition time stays.
   void unset_flag(std::string_view flag);
-  bool has_flag(std::string_view flag) const { return flags_.contains(flag); }
-  const Flags& flags() const noexcept { return flags_; }
-  const Transitions& last_transition() const noexcept { return last_transition_; }
+  bool has_flag(std::string_view flag) const { return state_ && state_->flags.contains(flag); }
+  const Flags& flags() const noexcept { return state_ ? state_->flags : kNoFlags; }
+  const Transitions& last_transition() const noexcept {
+    return state_ ? state_->last_transition : kNoTransitions;
+  }
 
   /// Sets `flag` while `a` runs and unsets it afterwards, also on error (Mode's `transitions_to`
   /// decorator and `transition_with`).
@@ -38,8 +42,13 @@ class Diag {
   }
 
  private:
-  Flags flags_;
-  Transitions last_transition_;
+  struct State {
+    Flags flags;
+    Transitions last_transition;
+  };
+  static const Flags kNoFlags;
+  static const Transitions kNoTransitions;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace mode

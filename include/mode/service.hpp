@@ -418,8 +418,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
              std::size_t index);
   void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
-  awaitable<detail::Wake> wait_op(detail::WaitOp& op, std::optional<Seconds> timeout,
-                                  std::string_view what, std::source_location where);
+  /// Hooks `op` to this service's stop and arms its deadline (`what` and `where` are for the
+  /// reports); false, with nothing hooked, if the service should stop already.
+  bool hook_wait(detail::WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
+                 std::source_location where);
   awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
                                       std::optional<Seconds> timeout, std::source_location where);
   virtual void describe_stop(std::string& out) const;
