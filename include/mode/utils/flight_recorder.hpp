@@ -45,7 +45,7 @@ using ExtraContext = std::map<std::string, std::string>;
 /// D10). Destroying the recorder before its timeout cancels it: nothing is ever written.
 /// Dates are the wall-clock date at the start plus the loop clock's time since. Logging never
 /// throws. A recorder belongs to the loop that made it; destroy it on that loop.
-class FlightRecorder {
+class FlightRecorder : public detail::LevelHelpers<FlightRecorder> {
  public:
   FlightRecorder(FlightRecorder&& other) noexcept;
   FlightRecorder& operator=(FlightRecorder&&) = delete;
@@ -71,34 +71,6 @@ class FlightRecorder {
       record(level, fmt::format(f, std::forward<A>(args)...));
     } catch (...) {
     }
-  }
-  template <class... A>
-  void debug(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::debug, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void info(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::info, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warn(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warning(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void error(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::err, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void crit(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void critical(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
   }
 
   /// Keeps (or, after the timeout, writes) an already formatted line.
@@ -126,7 +98,7 @@ awaitable<FlightRecorder> flight_recorder(const CompositeLogger& logger, Seconds
 ///
 /// Get it with `co_await on_timeout()`; use it only in that chain (pass it to plain functions the
 /// chain calls).
-class OnTimeout {
+class OnTimeout : public detail::LevelHelpers<OnTimeout> {
  public:
   template <class... A>
   void log(LogLevel level, fmt::format_string<A...> f, A&&... args) const noexcept {
@@ -135,34 +107,6 @@ class OnTimeout {
       record(level, fmt::format(f, std::forward<A>(args)...));
     } catch (...) {
     }
-  }
-  template <class... A>
-  void debug(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::debug, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void info(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::info, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warn(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warning(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void error(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::err, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void crit(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void critical(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
   }
 
   /// True while the chain has a current flight recorder.

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <typeinfo>
+#include <utility>
 
 namespace mode {
 
@@ -28,10 +29,50 @@ std::string logger_name_of(const std::type_info& type);
 /// Mode's service log prefix, `[^--label]: `, with one dash per level below the root (depth 1).
 void format_service_log_prefix(fmt::memory_buffer& out, std::size_t depth, std::string_view label);
 
+namespace detail {
+/// Mode's per-level helpers, `debug` to `critical`, over the `log(level, format, args...)` of
+/// `Derived`.
+template <class Derived>
+class LevelHelpers {
+ public:
+  template <class... A>
+  void debug(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::debug, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void info(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::info, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void warn(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::warn, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void warning(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::warn, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void error(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::err, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void crit(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::critical, f, std::forward<A>(args)...);
+  }
+  template <class... A>
+  void critical(fmt::format_string<A...> f, A&&... args) const noexcept {
+    self().log(LogLevel::critical, f, std::forward<A>(args)...);
+  }
+
+ private:
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+};
+}  // namespace detail
+
 /// Mode's `log` helper: writes through its owner's logger, each message after the owner's prefix
 /// (`[^--Label]: ` for services), with fmt-style arguments. Logging never throws; the message is
 /// only formatted when its level is enabled.
-class CompositeLogger {
+class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
  public:
   /// What a CompositeLogger writes for.
   class Owner {
@@ -59,34 +100,6 @@ class CompositeLogger {
   template <class... A>
   void dev(fmt::format_string<A...> f, A&&... args) const noexcept {
     if (devlog_enabled()) log(LogLevel::info, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void debug(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::debug, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void info(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::info, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warn(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void warning(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::warn, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void error(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::err, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void crit(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
-  }
-  template <class... A>
-  void critical(fmt::format_string<A...> f, A&&... args) const noexcept {
-    log(LogLevel::critical, f, std::forward<A>(args)...);
   }
   /// At ERROR, followed by ": " and the current exception's type and message (Mode's
   /// `log.exception`); call it from a catch block.
