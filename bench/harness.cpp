@@ -100,46 +100,16 @@ std::size_t read_all(int fd, char* data, std::size_t size) {
 
 }  // namespace
 
-void run_forked_raw(const std::function<void(void*)>& fn, void* out, std::size_t size) {
-  int fds[2];
-  if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
-  std::fflush(stdout);
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-  if (pid == 0) {
-    ::close(fds[0]);
-    int status = 0;
-    try {
-      std::vector<char> buffer(size);
-      fn(buffer.data());
-      if (!write_all(fds[1], buffer.data(), size)) status = 1;
-    } catch (const std::exception& e) {
-      std::cerr << "mode-bench: measurement failed: " << e.what() << std::endl;
-      status = 1;
-    } catch (...) {
-      std::cerr << "mode-bench: measurement failed" << std::endl;
-      status = 1;
-    }
-    // No exit handlers or static destructors: they belong to the parent.
-    std::fflush(stdout);
-    ::_exit(status);
-  }
-  ::close(fds[1]);
-  const std::size_t got = read_all(fds[0], static_cast<char*>(out), size);
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (got != size || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(
-        WIFSIGNALED(status)
-            ? fmt::format("measurement process killed by signal {}", WTERMSIG(status))
-            : std::string("measurement process failed"));
-  }
-}
+namespace {
 
-double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program) {
+/// A child process that runs `body(write end of a pipe)` and exits with its status, and the
+/// read end of that pipe for the parent.
+struct Child {
+  pid_t pid;
+  int from_child;
+};
+
+Child fork_child(const std::function<int(int to_parent)>& body) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
   std::fflush(stdout);
@@ -150,30 +120,55 @@ double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program) {
     ::close(fds[0]);
     int status = 1;
     try {
-      status = program(fds[1]);
+      status = body(fds[1]);
     } catch (const std::exception& e) {
-      std::cerr << "mode-bench: measured program failed: " << e.what() << std::endl;
+      std::cerr << "mode-bench: measurement failed: " << e.what() << std::endl;
+    } catch (...) {
+      std::cerr << "mode-bench: measurement failed" << std::endl;
     }
+    // No exit handlers or static destructors: they belong to the parent.
     std::fflush(stdout);
     ::_exit(status);
   }
   ::close(fds[1]);
-  char ready = 0;
-  const bool is_ready = read_all(fds[0], &ready, 1) == 1;
-  ::close(fds[0]);
-  const Clock::time_point t0 = Clock::now();
-  if (is_ready) ::kill(pid, SIGTERM);
+  return {pid, fds[0]};
+}
+
+/// Waits for the child; throws std::runtime_error unless it exited with 0 and `ok` holds.
+void join_child(pid_t pid, bool ok) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  const Clock::time_point t1 = Clock::now();
-  if (!is_ready || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (!ok || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error(
-        WIFSIGNALED(status) ? fmt::format("measured process killed by signal {}", WTERMSIG(status))
-                            : fmt::format("measured process exited with status {}{}",
-                                          WEXITSTATUS(status), is_ready ? "" : " before it ran"));
+        WIFSIGNALED(status)
+            ? fmt::format("measurement process killed by signal {}", WTERMSIG(status))
+            : fmt::format("measurement process failed (status {})", WEXITSTATUS(status)));
   }
-  return ms_between(t0, t1);
+}
+
+}  // namespace
+
+void run_forked_raw(const std::function<void(void*)>& fn, void* out, std::size_t size) {
+  const Child child = fork_child([&](int to_parent) {
+    std::vector<char> buffer(size);
+    fn(buffer.data());
+    return write_all(to_parent, buffer.data(), size) ? 0 : 1;
+  });
+  const std::size_t got = read_all(child.from_child, static_cast<char*>(out), size);
+  ::close(child.from_child);
+  join_child(child.pid, got == size);
+}
+
+double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program) {
+  const Child child = fork_child(program);
+  char ready = 0;
+  const bool is_ready = read_all(child.from_child, &ready, 1) == 1;
+  ::close(child.from_child);
+  const Clock::time_point t0 = Clock::now();
+  if (is_ready) ::kill(child.pid, SIGTERM);
+  join_child(child.pid, is_ready);
+  return ms_between(t0, Clock::now());
 }
 
 void spawn(asio::io_context& ctx, awaitable<void> a, Completion& c) {
