@@ -2,35 +2,37 @@
 #include <mode/testing.hpp>
 
 #include <boost/system/system_error.hpp>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 namespace mode::testing {
 
-struct LogCapture::Sink final : spdlog::sinks::base_sink<std::mutex> {
-  std::vector<std::string> lines;
+void RecordingSink::add(std::string line) {
+  const std::lock_guard lock(mutex_);
+  lines_.push_back(std::move(line));
+}
 
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines.emplace_back(msg.payload.data(), msg.payload.size());
-  }
-  void flush_() override {}
-  void add(std::string line) {
-    const std::lock_guard lock(mutex_);
-    lines.push_back(std::move(line));
-  }
-  std::vector<std::string> copy() {
-    const std::lock_guard lock(mutex_);
-    return lines;
-  }
-  void reset() {
-    const std::lock_guard lock(mutex_);
-    lines.clear();
-  }
-};
+std::vector<std::string> RecordingSink::lines() {
+  const std::lock_guard lock(mutex_);
+  return lines_;
+}
 
-LogCapture::LogCapture(LogLevel level) : sink_(std::make_shared<Sink>()) {
+void RecordingSink::clear() {
+  const std::lock_guard lock(mutex_);
+  lines_.clear();
+}
+
+// base_sink calls this with its mutex held.
+void RecordingSink::sink_it_(const spdlog::details::log_msg& msg) {
+  std::string line;
+  if (prefix_.logger) line.append(msg.logger_name.data(), msg.logger_name.size()).append("|");
+  if (prefix_.level) line.append(level_name(msg.level)).append("|");
+  line.append(msg.payload.data(), msg.payload.size());
+  lines_.push_back(std::move(line));
+}
+
+LogCapture::LogCapture(LogLevel level) : sink_(std::make_shared<RecordingSink>()) {
   auto attach = [&](const std::shared_ptr<spdlog::logger>& logger) {
     saved_levels_.emplace_back(logger, logger->level());
     logger->sinks().push_back(sink_);
@@ -70,15 +72,15 @@ bool is_cancellation(const std::exception_ptr& e) noexcept {
 
 void LogCapture::record(std::string event) { sink_->add(std::move(event)); }
 
-std::vector<std::string> LogCapture::lines() const { return sink_->copy(); }
+std::vector<std::string> LogCapture::lines() const { return sink_->lines(); }
 
 std::vector<std::string> LogCapture::matching(std::string_view needle) const {
   std::vector<std::string> out;
-  for (std::string& l : sink_->copy())
+  for (std::string& l : sink_->lines())
     if (l.find(needle) != std::string::npos) out.push_back(std::move(l));
   return out;
 }
 
-void LogCapture::clear() { sink_->reset(); }
+void LogCapture::clear() { sink_->clear(); }
 
 }  // namespace mode::testing

@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <spdlog/sinks/base_sink.h>
 
 #include <chrono>
 #include <exception>
@@ -68,6 +69,30 @@ T run(asio::io_context& ctx, awaitable<T> body,
   if constexpr (!std::is_void_v<T>) return std::move(*state->result);
 }
 
+/// A spdlog sink that keeps each line as text: the message, after `logger|` and `LEVEL|` (Mode's
+/// level names) when asked. Thread-safe.
+class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  struct Prefix {
+    bool logger = false;
+    bool level = false;
+  };
+  RecordingSink() = default;
+  explicit RecordingSink(Prefix prefix) : prefix_(prefix) {}
+
+  /// Appends a line of the test's own.
+  void add(std::string line);
+  std::vector<std::string> lines();
+  void clear();
+
+ private:
+  void sink_it_(const spdlog::details::log_msg& msg) override;
+  void flush_() override {}
+
+  Prefix prefix_;
+  std::vector<std::string> lines_;
+};
+
 /// Records every log line (the message only, "%v") of every mode logger while it lives, and
 /// lets the test record its own events in the same sequence.
 class LogCapture {
@@ -85,8 +110,7 @@ class LogCapture {
   void clear();
 
  private:
-  struct Sink;
-  std::shared_ptr<Sink> sink_;
+  std::shared_ptr<RecordingSink> sink_;
   std::vector<std::pair<std::shared_ptr<spdlog::logger>, LogLevel>> saved_levels_;
 };
 

@@ -21,6 +21,8 @@
 
 namespace {
 
+using mode::testing::RecordingSink;
+
 using namespace std::chrono_literals;
 using mode::Clock;
 using mode::LogLevel;
@@ -56,30 +58,13 @@ class SteppedClock final : public Clock {
   time_point now_ = time_point{} + 1h;
 };
 
-// Records "logger|LEVEL|message" for every line logged through the loggers it is attached to.
-class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::vector<std::string> lines() {
-    const std::lock_guard lock(mutex_);
-    return lines_;
-  }
-
- private:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines_.push_back(std::string(msg.logger_name.data(), msg.logger_name.size()) + "|" +
-                     std::string(mode::level_name(msg.level)) + "|" +
-                     std::string(msg.payload.data(), msg.payload.size()));
-  }
-  void flush_() override {}
-
-  std::vector<std::string> lines_;
-};
-
 // Attaches a RecordingSink to a logger for the lifetime of the guard.
 class SinkGuard {
  public:
   explicit SinkGuard(std::shared_ptr<spdlog::logger> logger)
-      : logger_(std::move(logger)), sink_(std::make_shared<RecordingSink>()) {
+      : logger_(std::move(logger)),
+        sink_(
+            std::make_shared<RecordingSink>(RecordingSink::Prefix{.logger = true, .level = true})) {
     logger_->sinks().push_back(sink_);
   }
   ~SinkGuard() { std::erase(logger_->sinks(), sink_); }

@@ -24,6 +24,8 @@
 
 namespace {
 
+using mode::testing::RecordingSink;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -35,23 +37,6 @@ using mode::FlightRecorder;
 using mode::ManualClock;
 using mode::OnTimeout;
 
-// Records "LEVEL|message".
-class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::vector<std::string> lines() {
-    const std::lock_guard lock(mutex_);
-    return lines_;
-  }
-
- private:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines_.push_back(std::string(mode::level_name(msg.level)) + "|" +
-                     std::string(msg.payload.data(), msg.payload.size()));
-  }
-  void flush_() override {}
-  std::vector<std::string> lines_;
-};
-
 struct FlightRecorderTest : ::testing::Test {
   FlightRecorderTest() {
     logger->set_level(mode::LogLevel::debug);
@@ -61,7 +46,8 @@ struct FlightRecorderTest : ::testing::Test {
 
   asio::io_context ctx;
   ManualClock clock;
-  std::shared_ptr<RecordingSink> sink = std::make_shared<RecordingSink>();
+  std::shared_ptr<RecordingSink> sink =
+      std::make_shared<RecordingSink>(RecordingSink::Prefix{.level = true});
   std::shared_ptr<spdlog::logger> logger =
       std::make_shared<spdlog::logger>("flight_recorder_test", sink);
   int finished = 0;

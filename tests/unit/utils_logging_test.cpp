@@ -1,5 +1,6 @@
 // Tests of mode/utils/logging.hpp against BEHAVIOUR.md §1 and §9: levels, named loggers and the
 // CompositeLogger.
+#include <mode/testing.hpp>
 #include <mode/utils/logging.hpp>
 
 #include <gtest/gtest.h>
@@ -17,35 +18,19 @@
 
 namespace {
 
+using mode::testing::RecordingSink;
+
 using mode::CompositeLogger;
 using mode::get_logger;
 using mode::level_name;
 using mode::level_number;
 using mode::LogLevel;
 
-// Records "LEVEL|message".
-class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::vector<std::string> lines() {
-    const std::lock_guard lock(mutex_);
-    return lines_;
-  }
-
- private:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    lines_.push_back(std::string(level_name(msg.level)) + "|" +
-                     std::string(msg.payload.data(), msg.payload.size()));
-  }
-  void flush_() override {}
-
-  std::vector<std::string> lines_;
-};
-
 // A CompositeLogger owner with its own unregistered logger and a fixed prefix.
 class TestOwner final : public CompositeLogger::Owner {
  public:
   explicit TestOwner(std::string prefix, LogLevel level = LogLevel::debug)
-      : sink_(std::make_shared<RecordingSink>()),
+      : sink_(std::make_shared<RecordingSink>(RecordingSink::Prefix{.level = true})),
         logger_(std::make_shared<spdlog::logger>("utils_logging_test.owner", sink_)),
         prefix_(std::move(prefix)) {
     logger_->set_level(level);
