@@ -51,6 +51,9 @@ bool is_cancellation(const std::exception_ptr& e) noexcept {
   return false;
 }
 
+// The stop step whose report also names the tasks still running.
+constexpr const char* kJoiningTasks = "joining tasks";
+
 [[noreturn]] void throw_cancelled() {
   throw boost::system::system_error(asio::error::operation_aborted);
 }
@@ -242,7 +245,7 @@ void Service::describe_stop(std::string& out) const {
   if (stop_step_ != nullptr) {
     if (!out.empty()) out += "; ";
     out += fmt::format("{} in {}", shortlabel(), stop_step_);
-    if (std::string_view(stop_step_) == "joining tasks") {
+    if (stop_step_ == kJoiningTasks) {
       out += fmt::format(" ({})", fmt::join(task_names(), ", "));
     }
   }
@@ -316,7 +319,7 @@ awaitable<void> Service::stop_tasks() {
   }
   log.debug("Shutting down now");
   if (tasks_.empty()) co_return;
-  stop_step_ = "joining tasks";
+  stop_step_ = kJoiningTasks;
   WaitOp op;
   tasks_joined_.push_back(op.stop_link);
   op.expire_at(deadline(), executor_);

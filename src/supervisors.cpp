@@ -68,31 +68,21 @@ std::vector<Service::ServicePtr> SupervisorStrategy::services() const {
   return out;
 }
 
-const SupervisorStrategy::Entry* SupervisorStrategy::find(const Service& s) const noexcept {
-  for (const Entry& e : entries_)
-    if (e.service == &s) return &e;
-  return nullptr;
-}
-
-SupervisorStrategy::Entry& SupervisorStrategy::entry_of(const Service& s) {
-  const Entry* e = find(s);
-  if (e == nullptr)
-    throw std::out_of_range(fmt::format("{}: {} is not supervised here", label(), s.label()));
-  return const_cast<Entry&>(*e);
+void SupervisorStrategy::throw_not_supervised(const SupervisorStrategy& self, const Service& s) {
+  throw std::out_of_range(fmt::format("{}: {} is not supervised here", self.label(), s.label()));
 }
 
 std::size_t SupervisorStrategy::index_of(const Service& s) const {
-  return static_cast<std::size_t>(&const_cast<SupervisorStrategy*>(this)->entry_of(s) -
-                                  entries_.data());
+  return static_cast<std::size_t>(&entry_of(s) - entries_.data());
 }
 
 const SupervisedStats& SupervisorStrategy::stats(const Service& s) const {
-  return const_cast<SupervisorStrategy*>(this)->entry_of(s).stats;
+  return entry_of(s).stats;
 }
 
 void SupervisorStrategy::wakeup(Service& s) noexcept {
-  if (const Entry* e = find(s); e != nullptr && s.crashed()) {
-    auto& stats = const_cast<Entry*>(e)->stats;
+  if (Entry* e = find(s); e != nullptr && s.crashed()) {
+    SupervisedStats& stats = e->stats;
     stats.last_crash_reason = s.crash_reason();
     stats.last_crash_at =
         executor() ? detail::TimerQueue::of(executor()).now() : SteadyClock::instance().now();

@@ -13,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace mode {
@@ -129,8 +130,28 @@ class SupervisorStrategy : public Service, public SupervisorHook {
     std::optional<Clock::time_point> last_restart_at;
     bool forfeited = false;
   };
-  Entry& entry_of(const Service& s);
-  const Entry* find(const Service& s) const noexcept;
+  // One body for the const and non-const lookups.
+  template <class Self>
+  using EntryOf = std::conditional_t<std::is_const_v<Self>, const Entry, Entry>;
+  template <class Self>
+  static EntryOf<Self>* find_in(Self& self, const Service& s) noexcept {
+    for (EntryOf<Self>& e : self.entries_)
+      if (e.service == &s) return &e;
+    return nullptr;
+  }
+  template <class Self>
+  static EntryOf<Self>& entry_in(Self& self, const Service& s) {
+    EntryOf<Self>* e = find_in(self, s);
+    if (e == nullptr) throw_not_supervised(self, s);
+    return *e;
+  }
+  /// The entry of `s`; std::out_of_range if it is not supervised here.
+  Entry& entry_of(const Service& s) { return entry_in(*this, s); }
+  const Entry& entry_of(const Service& s) const { return entry_in(*this, s); }
+  /// The entry of `s`, or null.
+  Entry* find(const Service& s) noexcept { return find_in(*this, s); }
+  const Entry* find(const Service& s) const noexcept { return find_in(*this, s); }
+  [[noreturn]] static void throw_not_supervised(const SupervisorStrategy& self, const Service& s);
   awaitable<void> supervise();
   void count_restart();
   double backoff_delay(Entry& e);
