@@ -398,6 +398,36 @@ TEST_F(ServiceTest, SuspensionsSayWhatWaitsWhereWithTheTimeLeft) {
   EXPECT_TRUE(s->suspensions().empty());
 }
 
+TEST_F(ServiceTest, AStopHungJoiningTasksNamesTheTasks) {
+  mode::ManualClock clock;
+  mode::use_clock(ctx, clock);
+  struct Stubborn : Service {
+    Stubborn() { task(&Stubborn::stubborn, "stubborn"); }
+    awaitable<void> stubborn() {
+      const auto ex = co_await boost::asio::this_coro::executor;
+      boost::asio::steady_timer t(ex, 1h);
+      for (;;) {
+        try {
+          co_await t.async_wait(mode::use_awaitable);
+        } catch (...) {  // ignores cancellation, as badly written code does
+        }
+        co_await boost::asio::this_coro::reset_cancellation_state();
+      }
+    }
+  };
+  auto s = std::make_shared<Stubborn>();
+  s->shutdown_timeout = 5.0;
+  run(ctx, s->start());
+  bool stopped = false;
+  boost::asio::co_spawn(ctx, s->stop(), [&](std::exception_ptr) { stopped = true; });
+  clock.advance(5.1, ctx);
+  EXPECT_TRUE(stopped);
+  EXPECT_THAT(cap.matching("Stop did not finish"),
+              ElementsAre("[^Stubborn]: Stop did not finish within 5s; still waiting for: "
+                          "Stubborn in joining tasks (stubborn)"));
+  ctx.stop();
+}
+
 TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);

@@ -97,6 +97,19 @@ TEST_F(SupervisorTest, OneForOneRestartsOnlyTheCrashedService) {
   EXPECT_EQ(a->state(), "shutdown");
 }
 
+TEST_F(SupervisorTest, AServiceNotSupervisedHereIsAClearError) {
+  auto sup = std::make_shared<mode::OneForOneSupervisor>(std::vector<Service::ServicePtr>{a});
+  const auto& const_sup = *sup;
+  try {
+    (void)const_sup.stats(*b);
+    FAIL() << "no exception";
+  } catch (const std::out_of_range& e) {
+    EXPECT_THAT(e.what(), ::testing::EndsWith(": B is not supervised here"));
+  }
+  EXPECT_THROW((void)const_sup.index_of(*c), std::out_of_range);
+  EXPECT_EQ(const_sup.index_of(*a), 0u);
+}
+
 TEST_F(SupervisorTest, OneForAllRestartsEveryService) {
   auto sup = std::make_shared<mode::OneForAllSupervisor>(std::vector<Service::ServicePtr>{a, b, c});
   run(ctx, sup->start());
