@@ -398,22 +398,26 @@ TEST_F(ServiceTest, SuspensionsSayWhatWaitsWhereWithTheTimeLeft) {
   EXPECT_TRUE(s->suspensions().empty());
 }
 
+// Waits forever, ignoring cancellation, as badly written code does.
+awaitable<void> hang_ignoring_cancellation() {
+  const auto ex = co_await boost::asio::this_coro::executor;  // bound first: g++ 12 miscompiles
+                                                              // co_await in constructor arguments
+  boost::asio::steady_timer t(ex, 1h);
+  for (;;) {
+    try {
+      co_await t.async_wait(mode::use_awaitable);
+    } catch (...) {
+    }
+    co_await boost::asio::this_coro::reset_cancellation_state();
+  }
+}
+
 TEST_F(ServiceTest, AStopHungJoiningTasksNamesTheTasks) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);
   struct Stubborn : Service {
     Stubborn() { task(&Stubborn::stubborn, "stubborn"); }
-    awaitable<void> stubborn() {
-      const auto ex = co_await boost::asio::this_coro::executor;
-      boost::asio::steady_timer t(ex, 1h);
-      for (;;) {
-        try {
-          co_await t.async_wait(mode::use_awaitable);
-        } catch (...) {  // ignores cancellation, as badly written code does
-        }
-        co_await boost::asio::this_coro::reset_cancellation_state();
-      }
-    }
+    awaitable<void> stubborn() { return hang_ignoring_cancellation(); }
   };
   auto s = std::make_shared<Stubborn>();
   s->shutdown_timeout = 5.0;
@@ -432,19 +436,7 @@ TEST_F(ServiceTest, StopReturnsWithinShutdownTimeoutWhenOnStopHangs) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);
   struct Hangs : Service {
-    awaitable<void> on_stop() override {
-      const auto ex =
-          co_await boost::asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await in
-                                                      // constructor arguments
-      boost::asio::steady_timer t(ex, 1h);
-      for (;;) {
-        try {
-          co_await t.async_wait(mode::use_awaitable);
-        } catch (...) {  // ignores cancellation, as badly written code does
-        }
-        co_await boost::asio::this_coro::reset_cancellation_state();
-      }
-    }
+    awaitable<void> on_stop() override { return hang_ignoring_cancellation(); }
   };
   auto s = std::make_shared<Hangs>();
   s->shutdown_timeout = 5.0;
