@@ -4,6 +4,8 @@
 #include <mode/awaitable.hpp>
 #include <mode/utils/logging.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <spdlog/sinks/base_sink.h>
@@ -15,6 +17,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace mode::testing {
@@ -44,29 +48,44 @@ inline void poll(asio::io_context& ctx) {
 /// True if `e` holds Asio's `operation_aborted` (how cancellation surfaces).
 bool is_cancellation(const std::exception_ptr& e) noexcept;
 
+/// How an awaitable started by `spawn` ended; shared with its completion handler, so it may be
+/// read after the test stopped waiting.
+template <class T>
+struct Outcome {
+  bool finished = false;
+  std::exception_ptr error;
+  /// The result once it finished without an exception (std::monostate for void).
+  std::optional<std::conditional_t<std::is_void_v<T>, std::monostate, T>> value;
+};
+
+/// co_spawns `a` on `ctx`, bound to `signal` (for cancellation) if one is given, and returns
+/// where its end will be recorded.
+template <class T>
+std::shared_ptr<Outcome<T>> spawn(asio::io_context& ctx, awaitable<T> a,
+                                  asio::cancellation_signal* signal = nullptr) {
+  auto out = std::make_shared<Outcome<T>>();
+  auto done = [out](std::exception_ptr e, auto&&... value) {
+    out->finished = true;
+    out->error = e;
+    if (!e) out->value.emplace(std::move(value)...);
+  };
+  if (signal)
+    asio::co_spawn(ctx, std::move(a), asio::bind_cancellation_slot(signal->slot(), done));
+  else
+    asio::co_spawn(ctx, std::move(a), done);
+  return out;
+}
+
 /// Runs `body` on `ctx` until it finishes and returns its result (rethrowing its exception);
 /// throws std::runtime_error if it has not finished after `deadline` of real time.
 template <class T>
 T run(asio::io_context& ctx, awaitable<T> body,
       std::chrono::steady_clock::duration deadline = std::chrono::seconds(20)) {
-  // Shared with the handler: after a deadline the abandoned coroutine may still finish later.
-  struct State {
-    std::exception_ptr error;
-    bool finished = false;
-    std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
-  };
-  auto state = std::make_shared<State>();
-  asio::co_spawn(ctx, std::move(body), [state](std::exception_ptr e, auto&&... value) {
-    state->error = e;
-    state->finished = true;
-    if constexpr (sizeof...(value) > 0) {
-      if (!e) state->result.emplace(std::move(value)...);
-    }
-  });
+  const std::shared_ptr<Outcome<T>> out = spawn(ctx, std::move(body));
   run_until(
-      ctx, [&] { return state->finished; }, deadline);
-  if (state->error) std::rethrow_exception(state->error);
-  if constexpr (!std::is_void_v<T>) return std::move(*state->result);
+      ctx, [&] { return out->finished; }, deadline);
+  if (out->error) std::rethrow_exception(out->error);
+  if constexpr (!std::is_void_v<T>) return std::move(*out->value);
 }
 
 /// A spdlog sink that keeps each line as text: the message, after `logger|` and `LEVEL|` (Mode's

@@ -30,11 +30,7 @@ using mode::Event;
 using mode::StampedeWrapper;
 using mode::testing::poll;
 
-struct Outcome {
-  bool finished = false;
-  std::exception_ptr error;
-  std::optional<int> value;
-};
+using Outcome = mode::testing::Outcome<int>;
 
 using mode::testing::is_cancellation;
 
@@ -56,17 +52,7 @@ class Client {
 
 std::shared_ptr<Outcome> spawn_call(asio::io_context& ctx, const StampedeWrapper<int>& w,
                                     asio::cancellation_signal* signal = nullptr) {
-  auto out = std::make_shared<Outcome>();
-  auto done = [out](std::exception_ptr e, int v) {
-    out->finished = true;
-    out->error = e;
-    if (!e) out->value = v;
-  };
-  if (signal)
-    asio::co_spawn(ctx, w(), asio::bind_cancellation_slot(signal->slot(), done));
-  else
-    asio::co_spawn(ctx, w(), done);
-  return out;
+  return mode::testing::spawn(ctx, w(), signal);
 }
 
 bool all_finished(const std::vector<std::shared_ptr<Outcome>>& outs) {

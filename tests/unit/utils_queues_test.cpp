@@ -31,11 +31,8 @@ using mode::FlowControlQueue;
 using mode::ThrowableQueue;
 using mode::testing::poll;
 
-struct Outcome {
-  bool finished = false;
-  std::exception_ptr error;
-  std::optional<int> value;
-};
+template <class T>
+using Outcome = std::shared_ptr<mode::testing::Outcome<T>>;
 
 using mode::testing::is_cancellation;
 
@@ -49,37 +46,18 @@ std::string what(const std::exception_ptr& e) {
 }
 
 template <class Q>
-std::shared_ptr<Outcome> spawn_put(asio::io_context& ctx, Q& q, int v,
-                                   asio::cancellation_signal* signal = nullptr) {
-  auto out = std::make_shared<Outcome>();
-  auto done = [out](std::exception_ptr e) {
-    out->finished = true;
-    out->error = e;
-  };
-  if (signal)
-    asio::co_spawn(ctx, q.put(v), asio::bind_cancellation_slot(signal->slot(), done));
-  else
-    asio::co_spawn(ctx, q.put(v), done);
-  return out;
+Outcome<void> spawn_put(asio::io_context& ctx, Q& q, int v,
+                        asio::cancellation_signal* signal = nullptr) {
+  return mode::testing::spawn(ctx, q.put(v), signal);
 }
 
 template <class Q>
-std::shared_ptr<Outcome> spawn_get(asio::io_context& ctx, Q& q,
-                                   asio::cancellation_signal* signal = nullptr) {
-  auto out = std::make_shared<Outcome>();
-  auto done = [out](std::exception_ptr e, int v) {
-    out->finished = true;
-    out->error = e;
-    if (!e) out->value = v;
-  };
-  if (signal)
-    asio::co_spawn(ctx, q.get(), asio::bind_cancellation_slot(signal->slot(), done));
-  else
-    asio::co_spawn(ctx, q.get(), done);
-  return out;
+Outcome<int> spawn_get(asio::io_context& ctx, Q& q, asio::cancellation_signal* signal = nullptr) {
+  return mode::testing::spawn(ctx, q.get(), signal);
 }
 
-void run_until_finished(asio::io_context& ctx, const std::shared_ptr<Outcome>& out) {
+template <class T>
+void run_until_finished(asio::io_context& ctx, const Outcome<T>& out) {
   mode::testing::run_until(ctx, [&] { return out->finished; });
 }
 
@@ -206,7 +184,7 @@ TEST(FlowControlQueue, ManyWaitingProducersAllGoOnResume) {
   asio::io_context ctx;
   FlowControlEvent flow;
   FlowControlQueue<int> q(0, flow);
-  std::vector<std::shared_ptr<Outcome>> puts;
+  std::vector<Outcome<void>> puts;
   for (int i = 0; i < 10; ++i) puts.push_back(spawn_put(ctx, q, i));
   poll(ctx);
   for (auto& p : puts) EXPECT_FALSE(p->finished);

@@ -30,11 +30,6 @@ using mode::TokenBucket;
 using mode::TokenBucketOptions;
 using mode::testing::poll;
 
-struct Outcome {
-  bool finished = false;
-  std::exception_ptr error;
-};
-
 using mode::testing::is_cancellation;
 
 TokenBucketOptions on(const ManualClock& clock) {
@@ -43,18 +38,10 @@ TokenBucketOptions on(const ManualClock& clock) {
   return o;
 }
 
-std::shared_ptr<Outcome> spawn_acquire(asio::io_context& ctx, TokenBucket& b, double n = 1,
-                                       asio::cancellation_signal* signal = nullptr) {
-  auto out = std::make_shared<Outcome>();
-  auto done = [out](std::exception_ptr e) {
-    out->finished = true;
-    out->error = e;
-  };
-  if (signal)
-    asio::co_spawn(ctx, b.acquire(n), asio::bind_cancellation_slot(signal->slot(), done));
-  else
-    asio::co_spawn(ctx, b.acquire(n), done);
-  return out;
+std::shared_ptr<mode::testing::Outcome<void>> spawn_acquire(
+    asio::io_context& ctx, TokenBucket& b, double n = 1,
+    asio::cancellation_signal* signal = nullptr) {
+  return mode::testing::spawn(ctx, b.acquire(n), signal);
 }
 
 TEST(TokenBucket, CapacityDefaultsToRateAndStartsFull) {
