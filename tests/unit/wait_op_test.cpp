@@ -5,6 +5,7 @@
 #include <mode/clock.hpp>
 #include <mode/testing.hpp>
 
+#include "kernel_objects.hpp"
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,7 +17,6 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -505,12 +505,7 @@ awaitable<void> sleep_twice(int* kernel_objects, Clock::time_point* woke) {
     EXPECT_EQ(why, Wake::timed_out);
   }
   *woke = TimerQueue::of(ex).now();
-  *kernel_objects = 0;
-  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
-    if (target == "anon_inode:[eventpoll]" || target == "anon_inode:[io_uring]") ++*kernel_objects;
-  }
+  *kernel_objects = mode::testing::open_kernel_objects();
 }
 
 TEST(TimerQueue, RunDrivingFiresDeadlinesWithoutAnAsioTimer) {
