@@ -23,6 +23,7 @@ using asio::ip::tcp;
 
 constexpr std::size_t kMaxRequest = 8192;
 constexpr double kAnswerTimeout = 5.0;
+constexpr double kAcceptRetry = 0.1;
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
@@ -181,7 +182,10 @@ awaitable<void> Console::serve() {
     auto [ec, socket] = co_await acceptor_->async_accept(asio::as_tuple(use_awaitable));
     if (ec == asio::error::operation_aborted || should_stop()) co_return;
     if (ec) {
+      // A lasting error (out of file descriptors) must not spin the loop: retry a little later.
       log.warning("Console: accept failed: {}", ec.message());
+      const bool slept = co_await sleep(kAcceptRetry);
+      if (!slept) co_return;
       continue;
     }
     const WaitResult<void> r = co_await wait(answer(std::move(socket)), kAnswerTimeout);
