@@ -70,10 +70,11 @@ void TimerQueue::shutdown() {
   heap_.clear();
   // A suspended coroutine is owned only by the handler in its own frame: destroying the
   // handlers hands the frames to the scheduler, which destroys them when it shuts down.
-  std::vector<asio::any_completion_handler<void(Wake)>> orphans;
+  std::vector<WaitOp::Handler> orphans;
   while (WaitOp* op = suspended_.front()) {
     op->suspended_link.unlink();
-    orphans.push_back(std::move(op->handler_));
+    orphans.push_back(std::move(*op->handler_));
+    op->handler_.reset();
   }
   orphans.clear();
 }
@@ -214,29 +215,22 @@ void WaitOp::fire(Wake why) noexcept {
   if (result_ != Wake::pending) return;
   result_ = why;
   unhook();
-  if (!handler_) return;  // not suspended yet: wait() completes at once
-  asio::get_associated_cancellation_slot(handler_).clear();
+  if (!handler_) return;  // not suspended yet: the wait completes at once
+  handler_->get_cancellation_slot().clear();
   // Posted, never run inline: the firing code (stop, Event::set) may be iterating a list.
-  asio::post(executor_, asio::append(std::move(handler_), why));
+  asio::post(asio::append(std::move(*handler_), why));
+  handler_.reset();
 }
 
-awaitable<Wake> WaitOp::wait() {
-  // Not a coroutine itself: one frame less per wait (timers wait on every tick).
-  return asio::async_initiate<decltype(use_awaitable), void(Wake)>(
-      [this](auto handler) {
-        executor_ = asio::get_associated_executor(handler);
-        if (result_ != Wake::pending) {  // fired before the caller suspended
-          asio::post(executor_, asio::append(std::move(handler), result_));
-          return;
-        }
-        // Not `handler_ = ...`: Boost 1.81's move assignment of any_completion_handler recurses.
-        asio::any_completion_handler<void(Wake)>(std::move(handler)).swap(handler_);
-        // The wrapper took over the handler's slot: listen on the wrapper's.
-        auto slot = asio::get_associated_cancellation_slot(handler_);
-        if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
-        TimerQueue::of(executor_).track(suspended_link);
-      },
-      use_awaitable);
+void WaitOp::suspend(Handler handler) {
+  if (result_ != Wake::pending) {  // fired before the caller suspended
+    asio::post(asio::append(std::move(handler), result_));
+    return;
+  }
+  handler_.emplace(std::move(handler));
+  auto slot = handler_->get_cancellation_slot();
+  if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
+  TimerQueue::of(handler_->get_executor()).track(suspended_link);
 }
 
 }  // namespace mode::detail

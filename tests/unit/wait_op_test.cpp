@@ -91,8 +91,9 @@ TEST(WaitOp, WaitOnFiredOpCompletesAtOnce) {
   asio::io_context ctx;
   WaitOp op;
   op.fire(Wake::timed_out);
-  EXPECT_EQ(mode::testing::run(ctx, op.wait()), Wake::timed_out);
-  EXPECT_EQ(mode::testing::run(ctx, op.wait()), Wake::timed_out);  // and again
+  const auto wait = [&op]() -> awaitable<Wake> { co_return co_await op.wait(); };
+  EXPECT_EQ(mode::testing::run(ctx, wait()), Wake::timed_out);
+  EXPECT_EQ(mode::testing::run(ctx, wait()), Wake::timed_out);  // and again
 }
 
 TEST(WaitOp, FireResumesTheWaiterLaterOnItsExecutorNotInline) {

@@ -5,8 +5,8 @@
 #include <mode/awaitable.hpp>
 #include <mode/clock.hpp>
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -152,18 +152,32 @@ class WaitOp final : public TimerEntry {
   }
   /// The clock of the armed deadline (null if none was ever armed).
   const Clock* clock() const noexcept { return timers_ ? &timers_->clock() : nullptr; }
+
+  /// The handler of a mode coroutine suspended in `co_await op.wait()`: Asio's own handler for
+  /// an operation awaited directly (no operation frame, no type erasure, no allocation).
+  using Handler = asio::detail::awaitable_async_op_handler<void(Wake), asio::any_io_executor>;
+
+  /// The operation of wait(), for `co_await` inside a mode::awaitable.
+  struct Wait {
+    WaitOp* op;
+    template <asio::completion_token_for<void(Wake)> Token>
+    auto operator()(Token&& token) const {
+      return asio::async_initiate<Token, void(Wake)>(
+          [op = op](Handler handler) { op->suspend(std::move(handler)); }, token);
+    }
+  };
   /// Suspends until the wait completes; returns why. Asio cancellation fires `cancelled`.
-  awaitable<Wake> wait();
+  Wait wait() noexcept { return Wait{this}; }
 
  private:
   friend class TimerQueue;
   void on_deadline() noexcept override { fire(Wake::timed_out); }
   void unhook() noexcept;
+  void suspend(Handler handler);
 
   Wake result_ = Wake::pending;
   TimerQueue* timers_ = nullptr;
-  asio::any_completion_handler<void(Wake)> handler_;
-  asio::any_io_executor executor_;
+  std::optional<Handler> handler_;
 };
 
 }  // namespace mode::detail
