@@ -4,7 +4,6 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -299,8 +298,10 @@ awaitable<void> Service::stop_child(ServicePtr child) {
 awaitable<void> Service::stop_tasks() {
   if (!tasks_.empty()) {
     stop_step_ = "cancelling tasks";
-    // One turn of the loop lets the woken tasks leave on their own, without an exception.
-    co_await asio::post(executor_, use_awaitable);
+    // Resuming after the tasks the stop woke lets them leave on their own, without an exception.
+    WaitOp turn;
+    turn.fire(Wake::done);
+    co_await turn.wait();
     for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it)
       it->signal.emit(asio::cancellation_type::terminal);
   }

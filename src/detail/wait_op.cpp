@@ -71,10 +71,12 @@ void TimerQueue::shutdown() {
   // A suspended coroutine is owned only by the handler in its own frame: destroying the
   // handlers hands the frames to the scheduler, which destroys them when it shuts down.
   std::vector<WaitOp::Handler> orphans;
-  while (WaitOp* op = suspended_.front()) {
-    op->suspended_link.unlink();
-    orphans.push_back(std::move(*op->handler_));
-    op->handler_.reset();
+  for (WaitList* list : {&suspended_, &ready_}) {
+    while (WaitOp* op = list->front()) {
+      op->suspended_link.unlink();
+      orphans.push_back(std::move(*op->handler_));
+      op->handler_.reset();
+    }
   }
   orphans.clear();
 }
@@ -131,6 +133,47 @@ void TimerQueue::arm(const asio::any_io_executor& ex) {
       if (!heap_.empty()) arm(timer_->get_executor());
     }
   });
+}
+
+bool TimerQueue::batches(const asio::any_io_executor& ex) noexcept {
+  const auto* io = ex.target<asio::io_context::executor_type>();
+  if (io == nullptr) return false;
+  io_ = &io->context();
+  return true;
+}
+
+bool TimerQueue::in_loop_thread() const noexcept {
+  return io_ != nullptr && io_->get_executor().running_in_this_thread();
+}
+
+void TimerQueue::resume_soon(WaitLink& fired) noexcept {
+  ready_.push_back(fired);
+  if (!resume_posted_) post_resume();
+}
+
+void TimerQueue::post_resume() noexcept {
+  resume_posted_ = true;
+  asio::post(io_->get_executor(), [this] { resume_ready(); });
+}
+
+void TimerQueue::resume_ready() {
+  // Waits fired while this runs join the batch. A bounded batch: waits that keep waking each
+  // other must not starve the loop's I/O.
+  struct Repost {
+    TimerQueue* queue;
+    ~Repost() {
+      queue->resume_posted_ = false;
+      if (!queue->ready_.empty()) queue->post_resume();
+    }
+  } repost{this};
+  for (int budget = 256; budget > 0; --budget) {
+    WaitOp* op = ready_.front();
+    if (op == nullptr) break;
+    op->suspended_link.unlink();
+    WaitOp::Handler handler = std::move(*op->handler_);
+    op->handler_.reset();
+    std::move(handler)(op->result_);  // resumes the coroutine, which may destroy `op`
+  }
 }
 
 void TimerQueue::run_driving(asio::io_context& ctx) {
@@ -217,20 +260,33 @@ void WaitOp::fire(Wake why) noexcept {
   unhook();
   if (!handler_) return;  // not suspended yet: the wait completes at once
   handler_->get_cancellation_slot().clear();
-  // Posted, never run inline: the firing code (stop, Event::set) may be iterating a list.
-  asio::post(asio::append(std::move(*handler_), why));
+  resume();
+}
+
+void WaitOp::resume() noexcept {
+  // Never inline: the firing code (stop, Event::set) may be iterating a list.
+  if (batched_ && timers_->in_loop_thread()) {
+    timers_->resume_soon(suspended_link);
+    return;
+  }
+  asio::post(asio::append(std::move(*handler_), result_));
   handler_.reset();
 }
 
 void WaitOp::suspend(Handler handler) {
+  handler_.emplace(std::move(handler));
+  const asio::any_io_executor ex = handler_->get_executor();
+  TimerQueue& loop = TimerQueue::of(ex);
+  if (timers_ == nullptr) timers_ = &loop;
+  // A coroutine on a strand or another executor must resume through it: post it.
+  batched_ = timers_ == &loop && loop.batches(ex);
   if (result_ != Wake::pending) {  // fired before the caller suspended
-    asio::post(asio::append(std::move(handler), result_));
+    resume();
     return;
   }
-  handler_.emplace(std::move(handler));
   auto slot = handler_->get_cancellation_slot();
   if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
-  TimerQueue::of(handler_->get_executor()).track(suspended_link);
+  loop.track(suspended_link);
 }
 
 }  // namespace mode::detail

@@ -93,6 +93,13 @@ class TimerQueue final : public asio::execution_context::service {
   void set_clock(Clock& clock);
   /// Remembers a suspended wait, so that shutting the loop down can destroy its coroutine.
   void track(WaitLink& suspended) noexcept { suspended_.push_back(suspended); }
+  /// Whether waits of coroutines on `ex` can resume in this queue's batches: only on the plain
+  /// executor of an io_context (a strand's coroutine must resume through its strand).
+  bool batches(const asio::any_io_executor& ex) noexcept;
+  /// Whether the calling thread runs the io_context of the batches.
+  bool in_loop_thread() const noexcept;
+  /// Queues the resumption of a fired wait; one handler resumes every queued wait in turn.
+  void resume_soon(WaitLink& fired) noexcept;
   void set_slack(Clock::duration slack) noexcept { slack_ = slack; }
   /// Fires every entry due by now (+ slack).
   void fire_due() noexcept;
@@ -105,6 +112,8 @@ class TimerQueue final : public asio::execution_context::service {
  private:
   void shutdown() override;
   void arm(const asio::any_io_executor& ex);
+  void post_resume() noexcept;
+  void resume_ready();
   void sift_up(std::size_t i) noexcept;
   void sift_down(std::size_t i) noexcept;
   void swap_at(std::size_t a, std::size_t b) noexcept;
@@ -118,6 +127,11 @@ class TimerQueue final : public asio::execution_context::service {
   };
   std::vector<Slot> heap_;
   WaitList suspended_;
+  // Fired waits whose coroutines resume in one handler, in order: a chain of wake-ups (a stop
+  // going down a tree, timers due together) costs one pass of the loop, not one per wake-up.
+  WaitList ready_;
+  bool resume_posted_ = false;
+  asio::io_context* io_ = nullptr;
   std::optional<asio::steady_timer> timer_;
   std::optional<Clock::time_point> armed_at_;
   bool driven_ = false;  // run_driving fires the deadlines: no Asio timer
@@ -174,8 +188,10 @@ class WaitOp final : public TimerEntry {
   void on_deadline() noexcept override { fire(Wake::timed_out); }
   void unhook() noexcept;
   void suspend(Handler handler);
+  void resume() noexcept;
 
   Wake result_ = Wake::pending;
+  bool batched_ = false;  // resumed through its loop's queue, not posted on its own
   TimerQueue* timers_ = nullptr;
   std::optional<Handler> handler_;
 };
