@@ -2,6 +2,7 @@
 #include <mode/service.hpp>
 #include <mode/testing.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gmock/gmock.h>
@@ -671,6 +672,38 @@ TEST_F(ServiceTest, SleepReturnsFalseAtOnceOnStop) {
   EXPECT_LT(std::chrono::steady_clock::now() - before, 30s);  // not the hour
   EXPECT_EQ(s->result, false);
   EXPECT_FALSE(run(ctx, s->sleep(1.0)));
+}
+
+// The stop of each child wakes its task and lets it leave: those wake-ups resume in the loop's
+// batches, so stopping a wide tree costs a few passes of the loop, not one or two per child.
+TEST_F(ServiceTest, StoppingAWideTreeOfSleepersTakesFewLoopPasses) {
+  struct Sleeper : Service {
+    Sleeper() { task(&Sleeper::nap, "nap"); }
+    awaitable<void> nap() {
+      const bool slept = co_await sleep(3600.0);
+      woke_early = !slept;
+    }
+    bool woke_early = false;
+  };
+  constexpr int kChildren = 100;
+  auto root = std::make_shared<Service>();
+  std::vector<std::shared_ptr<Sleeper>> children;
+  for (int i = 0; i < kChildren; ++i) {
+    children.push_back(std::make_shared<Sleeper>());
+    root->add_dependency(children.back());
+  }
+  run(ctx, root->start());
+  ctx.restart();
+  bool stopped = false;
+  boost::asio::co_spawn(ctx, root->stop(), [&](std::exception_ptr e) {
+    EXPECT_EQ(e, nullptr);
+    stopped = true;
+  });
+  int handlers = 0;
+  while (!stopped && ctx.run_one() > 0) ++handlers;
+  ASSERT_TRUE(stopped);
+  EXPECT_LT(handlers, 10);
+  for (const auto& child : children) EXPECT_TRUE(child->woke_early);
 }
 
 TEST_F(ServiceTest, SleepOnTheManualClockSleepsFully) {

@@ -10,6 +10,8 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <gtest/gtest.h>
 
@@ -289,6 +291,123 @@ TEST(WaitOp, DestroyingTheContextReleasesAWaiterWithADeadline) {
     EXPECT_EQ(owned.use_count(), 2);
   }
   EXPECT_EQ(owned.use_count(), 1) << "the waiting coroutine's frame was leaked";
+}
+
+TEST(WaitOp, DestroyingTheContextReleasesAFiredWaiterNotYetResumed) {
+  auto owned = std::make_shared<int>(0);
+  {
+    asio::io_context ctx;
+    WaitOp* waiting = nullptr;
+    asio::co_spawn(
+        ctx,
+        [](std::shared_ptr<int> keep, WaitOp** out) -> awaitable<void> {
+          WaitOp op;
+          *out = &op;
+          const Wake why = co_await op.wait();
+          *keep = static_cast<int>(why);
+        }(owned, &waiting),
+        [](std::exception_ptr) {});
+    ctx.poll();
+    ASSERT_NE(waiting, nullptr);
+    waiting->fire(Wake::done);  // queued for the loop's next batch, which never runs
+    EXPECT_EQ(owned.use_count(), 2);
+  }
+  EXPECT_EQ(owned.use_count(), 1) << "the fired coroutine's frame was leaked";
+}
+
+// ---- Batched resumption ----
+
+TEST(WaitOp, WaitsFiredTogetherResumeInOneHandlerInFiringOrder) {
+  asio::io_context ctx;
+  std::vector<std::unique_ptr<WaitOp>> ops;
+  std::vector<Resumed> log;
+  for (int i = 0; i < 3; ++i) {
+    ops.push_back(std::make_unique<WaitOp>());
+    spawn(ctx, await_op(ops.back().get(), i, &log));
+  }
+  ctx.poll();
+  // Fired from a handler of the loop: a wait fired from elsewhere is posted on its own.
+  asio::post(ctx, [&] {
+    ops[2]->fire(Wake::done);
+    ops[0]->fire(Wake::stopped);
+    ops[1]->fire(Wake::done);
+  });
+  EXPECT_EQ(ctx.run_one(), 1u);  // the firing handler
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(ctx.run_one(), 1u);
+  ASSERT_EQ(log.size(), 3u) << "each fired wait cost a handler of its own";
+  EXPECT_EQ(log[0].id, 2);
+  EXPECT_EQ(log[1].id, 0);
+  EXPECT_EQ(log[1].why, Wake::stopped);
+  EXPECT_EQ(log[2].id, 1);
+}
+
+// A chain of wake-ups (each resumed coroutine wakes the next) stays in one batch.
+TEST(WaitOp, AWaitFiredByAResumedCoroutineJoinsTheSameBatch) {
+  asio::io_context ctx;
+  WaitOp first;
+  WaitOp second;
+  std::vector<int> order;
+  spawn(ctx, [](WaitOp* op, WaitOp* next, std::vector<int>* out) -> awaitable<void> {
+    co_await op->wait();
+    out->push_back(1);
+    next->fire(Wake::done);
+  }(&first, &second, &order));
+  spawn(ctx, [](WaitOp* op, std::vector<int>* out) -> awaitable<void> {
+    co_await op->wait();
+    out->push_back(2);
+  }(&second, &order));
+  ctx.poll();
+  asio::post(ctx, [&] { first.fire(Wake::done); });
+  EXPECT_EQ(ctx.run_one(), 1u);  // the firing handler
+  EXPECT_EQ(ctx.run_one(), 1u);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+// Coroutines that keep waking each other must not starve the loop: a batch is bounded, and
+// a handler posted meanwhile runs between two batches.
+TEST(WaitOp, ABatchIsBoundedSoOtherHandlersRunBetweenBatches) {
+  asio::io_context ctx;
+  constexpr int kWaits = 600;
+  std::vector<std::unique_ptr<WaitOp>> ops;
+  std::vector<Resumed> log;
+  for (int i = 0; i < kWaits; ++i) {
+    ops.push_back(std::make_unique<WaitOp>());
+    spawn(ctx, await_op(ops.back().get(), i, &log));
+  }
+  ctx.poll();
+  std::size_t resumed_before_other = 0;
+  asio::post(ctx, [&] {
+    for (auto& op : ops) op->fire(Wake::done);
+    asio::post(ctx, [&] { resumed_before_other = log.size(); });
+  });
+  ctx.poll();
+  ASSERT_EQ(log.size(), static_cast<std::size_t>(kWaits));
+  EXPECT_GT(resumed_before_other, 0u);
+  EXPECT_LT(resumed_before_other, static_cast<std::size_t>(kWaits));
+}
+
+// A coroutine on a strand resumes through its strand, not in the loop's batch.
+TEST(WaitOp, AWaiterOnAStrandResumesOnItsStrand) {
+  asio::io_context ctx;
+  auto strand = asio::make_strand(ctx);
+  WaitOp op;
+  bool on_strand = false;
+  bool done = false;
+  asio::co_spawn(
+      strand,
+      [](WaitOp* op, decltype(strand) s, bool* on) -> awaitable<void> {
+        co_await op->wait();
+        *on = s.running_in_this_thread();
+      }(&op, strand, &on_strand),
+      [&](std::exception_ptr e) {
+        EXPECT_EQ(e, nullptr);
+        done = true;
+      });
+  ctx.poll();
+  op.fire(Wake::done);
+  mode::testing::run_until(ctx, [&] { return done; });
+  EXPECT_TRUE(on_strand);
 }
 
 // ---- WaitList ----
