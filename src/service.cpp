@@ -41,6 +41,8 @@ struct Service::Task {
 namespace {
 
 bool is_cancellation(const std::exception_ptr& e) noexcept {
+  // Only a system_error can say operation_aborted: a crash needs no (slow) rethrow here.
+  if (!holds_exception_of(e, typeid(boost::system::system_error))) return false;
   try {
     std::rethrow_exception(e);
   } catch (const boost::system::system_error& err) {
@@ -381,7 +383,7 @@ void Service::set_shutdown() noexcept { shutdown_.set(); }
 
 void Service::crash(std::exception_ptr reason) noexcept {
   if (crashed_) return;
-  log.error("Crashed reason={}", exception_repr(reason));
+  log.error("Crashed reason={}", ExceptionRepr{reason});
   mark_crashed(reason);
   escalate_crash(reason);
 }

@@ -161,7 +161,7 @@ void SupervisorStrategy::count_restart() {
     const std::string message =
         fmt::format("more than {} restarts in {}s", options_.max_restarts, options_.over.count());
     const std::exception_ptr e = options_.raises(message);
-    log.warning("Max restarts exceeded: {}", exception_repr(e));
+    log.warning("Max restarts exceeded: {}", ExceptionRepr{e});
     std::rethrow_exception(e);
   }
   restarts_.push_back(now);
@@ -180,7 +180,7 @@ double SupervisorStrategy::backoff_delay(Entry& e) {
 
 awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
   log.info("Restarting dead {}! Last crash reason: {}", s->label(),
-           exception_repr(s->crash_reason()));
+           ExceptionRepr{s->crash_reason()});
   count_restart();
   if (options_.backoff) {
     const double delay = backoff_delay(entry_of(*s));

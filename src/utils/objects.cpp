@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <typeindex>
+#include <unordered_map>
 
 namespace mode {
 namespace {
@@ -25,10 +27,16 @@ std::size_t name_start(const std::string& name) {
 }  // namespace
 
 std::string qualname(const std::type_info& type) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> out(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(type.name());
+  // Demangling is slow, and a crash log names its exception's type every time.
+  thread_local std::unordered_map<std::type_index, std::string> cache;
+  auto [it, inserted] = cache.try_emplace(std::type_index(type));
+  if (inserted) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> out(
+        abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+    it->second = status == 0 && out ? std::string(out.get()) : std::string(type.name());
+  }
+  return it->second;
 }
 
 std::string shortname(const std::type_info& type) {
@@ -60,6 +68,28 @@ std::string exception_repr(const std::exception_ptr& e) noexcept {
     }
   }
   return "unknown exception";
+}
+
+namespace {
+
+// Walks the class hierarchy that the C++ ABI records beside each class's type_info.
+bool derives(const std::type_info& type, const std::type_info& base) noexcept {
+  if (type == base) return true;
+  if (const auto* si = dynamic_cast<const abi::__si_class_type_info*>(&type))
+    return derives(*si->__base_type, base);
+  if (const auto* vmi = dynamic_cast<const abi::__vmi_class_type_info*>(&type)) {
+    for (unsigned i = 0; i < vmi->__base_count; ++i)
+      if (derives(*vmi->__base_info[i].__base_type, base)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept {
+  if (!e) return false;
+  const std::type_info* type = e.__cxa_exception_type();
+  return type != nullptr && derives(*type, base);
 }
 
 }  // namespace mode

@@ -1,4 +1,5 @@
-// Tests of mode/utils/objects.hpp: qualname, shortname, namespace_of and exception_repr.
+// Tests of mode/utils/objects.hpp: qualname, shortname, namespace_of, exception_repr,
+// ExceptionRepr and holds_exception_of.
 #include <mode/utils/objects.hpp>
 
 #include <gtest/gtest.h>
@@ -24,6 +25,19 @@ struct Custom {};
 struct CustomError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+struct Mixin {};
+struct Multiple : Mixin, CustomError {
+  Multiple() : CustomError("both") {}
+};
+// Counts what() calls: each one means the exception was rethrown to read it.
+struct CountsReads : std::exception {
+  explicit CountsReads(int* reads) : reads_(reads) {}
+  const char* what() const noexcept override {
+    ++*reads_;
+    return "counted";
+  }
+  int* reads_;
+};
 enum class Colour { red };
 namespace deep::er {
 struct Bar {};
@@ -37,6 +51,8 @@ struct Bar {};
 namespace {
 
 using mode::exception_repr;
+using mode::ExceptionRepr;
+using mode::holds_exception_of;
 using mode::namespace_of;
 using mode::qualname;
 using mode::shortname;
@@ -109,6 +125,31 @@ TEST(Objects, ExceptionReprOfANonStdException) {
   EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::Custom{})),
             "objects_test::Custom()");
   EXPECT_EQ(exception_repr(std::make_exception_ptr(42)), "int()");
+}
+
+TEST(Objects, ExceptionReprFormatsOnlyWhenFormatted) {
+  int reads = 0;
+  const ExceptionRepr repr{std::make_exception_ptr(objects_test::CountsReads(&reads))};
+  const ExceptionRepr copy = repr;  // passing it around reads nothing
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(fmt::format("reason={}", copy), "reason=objects_test::CountsReads('counted')");
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(fmt::format("{}", ExceptionRepr{}), "none");
+}
+
+TEST(Objects, HoldsExceptionOfReadsTheTypeAndItsBases) {
+  const auto custom = std::make_exception_ptr(objects_test::CustomError("x"));
+  EXPECT_TRUE(holds_exception_of(custom, typeid(objects_test::CustomError)));
+  EXPECT_TRUE(holds_exception_of(custom, typeid(std::runtime_error)));
+  EXPECT_TRUE(holds_exception_of(custom, typeid(std::exception)));
+  EXPECT_FALSE(holds_exception_of(custom, typeid(std::logic_error)));
+  const auto multiple = std::make_exception_ptr(objects_test::Multiple());
+  EXPECT_TRUE(holds_exception_of(multiple, typeid(objects_test::Mixin)));
+  EXPECT_TRUE(holds_exception_of(multiple, typeid(std::runtime_error)));
+  EXPECT_FALSE(holds_exception_of(multiple, typeid(std::invalid_argument)));
+  EXPECT_FALSE(holds_exception_of(std::make_exception_ptr(42), typeid(std::exception)));
+  EXPECT_TRUE(holds_exception_of(std::make_exception_ptr(42), typeid(int)));
+  EXPECT_FALSE(holds_exception_of(nullptr, typeid(std::exception)));
 }
 
 TEST(Objects, ExceptionReprOfNullIsNone) {

@@ -1,8 +1,11 @@
 // Names of types for labels and logs (Mode's qualname / shortname), and exception text.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <exception>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 
 namespace mode {
@@ -27,4 +30,24 @@ std::string shortname() {
 /// Never throws; a null pointer gives "none".
 std::string exception_repr(const std::exception_ptr& e) noexcept;
 
+/// A log argument formatted as exception_repr(e), computed only if the line is written: reading
+/// an exception's message means rethrowing it, which costs microseconds.
+struct ExceptionRepr {
+  std::exception_ptr e;
+};
+
+/// Whether the exception `e` holds is a `Base` or derives from it, read from its type alone
+/// (no rethrow). False for a null pointer.
+bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept;
+
 }  // namespace mode
+
+template <>
+struct fmt::formatter<mode::ExceptionRepr> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const mode::ExceptionRepr& r, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format(mode::exception_repr(r.e), ctx);
+  }
+};
+
+namespace mode {}  // namespace mode
