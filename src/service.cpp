@@ -273,6 +273,10 @@ awaitable<void> Service::stop_body() {
   stop_finished_.fire_all(Wake::done);
   log.log(mundane_level, "-Stopped!");
   notify_supervisor();
+  // Asio posts the completion of a spawned coroutine that never suspended, to keep it out of
+  // co_spawn's caller. The completion of stop()'s guard only sets flags: let it run inline
+  // rather than cost two more passes of the loop (a restart is mostly such a stop).
+  (co_await asio::detail::awaitable_thread_has_context_switched{}) = true;
 }
 
 void Service::notify_supervisor() noexcept {
