@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <typeindex>
 #include <unordered_map>
@@ -53,19 +54,25 @@ std::string namespace_of(const std::type_info& type) {
 std::string exception_repr(const std::exception_ptr& e) noexcept {
   if (!e) return "none";
   try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& ex) {
+#if defined(__GLIBCXX__)
+    // Found as a catch clause finds it, but without a rethrow (which unwinds, for microseconds:
+    // crash logs read every crash). libstdc++'s exception_ptr holds the thrown object's address.
+    static_assert(sizeof(std::exception_ptr) == sizeof(void*));
+    if (const std::type_info* type = e.__cxa_exception_type()) {
+      void* object = nullptr;
+      std::memcpy(&object, &e, sizeof object);
+      if (!typeid(std::exception).__do_catch(type, &object, 1)) return qualname(*type) + "()";
+      return qualname(*type) + "('" + static_cast<const std::exception*>(object)->what() + "')";
+    }
+#endif
     try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
       return qualname(typeid(ex)) + "('" + ex.what() + "')";
     } catch (...) {
+      if (const std::type_info* t = abi::__cxa_current_exception_type()) return qualname(*t) + "()";
     }
   } catch (...) {
-    if (const std::type_info* t = abi::__cxa_current_exception_type()) {
-      try {
-        return qualname(*t) + "()";
-      } catch (...) {
-      }
-    }
   }
   return "unknown exception";
 }

@@ -25,7 +25,10 @@ struct Custom {};
 struct CustomError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-struct Mixin {};
+struct Mixin {  // polymorphic: it comes first in Multiple, and the std::exception after it
+  virtual ~Mixin() = default;
+  int tag = 7;
+};
 struct Multiple : Mixin, CustomError {
   Multiple() : CustomError("both") {}
 };
@@ -119,6 +122,9 @@ TEST(Objects, ExceptionReprOfAStdException) {
             "objects_test::CustomError('boom')");
   EXPECT_EQ(exception_repr(std::make_exception_ptr(std::runtime_error(""))),
             "std::runtime_error('')");
+  // A std::exception that is not the first base: its address differs from the object's.
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::Multiple())),
+            "objects_test::Multiple('both')");
 }
 
 TEST(Objects, ExceptionReprOfANonStdException) {
