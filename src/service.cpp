@@ -149,6 +149,8 @@ awaitable<void> Service::bind_executor(const char* what) {
   }
 }
 
+awaitable<void> Service::adopt_executor() { executor_ = co_await asio::this_coro::executor; }
+
 awaitable<void> Service::start() {
   co_await bind_executor("start");
   if (crashed_) {
@@ -254,7 +256,7 @@ void Service::describe_stop(std::string& out) const {
 }
 
 awaitable<void> Service::stop_body() {
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (!executor_) co_await adopt_executor();
   stopping_ = true;
   log.log(mundane_level, "Stopping...");
   stop_waiters_.fire_all(Wake::stopped);
@@ -612,7 +614,7 @@ bool Service::hook_wait(WaitOp& op, std::optional<Seconds> timeout, std::string_
 }
 
 awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (!executor_) co_await adopt_executor();
   WaitOp op;
   if (!hook_wait(op, d, "sleep", where)) co_return false;
   const Wake why = co_await op.wait();
@@ -631,7 +633,7 @@ awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeo
     r.done = true;
     co_return r;
   }
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (!executor_) co_await adopt_executor();
   WaitOp op;
   e.attach(op);
   if (!hook_wait(op, timeout, "wait(Event)", where)) {
@@ -654,7 +656,7 @@ awaitable<bool> Service::wait_for_stopped(Event& e, std::optional<Seconds> timeo
 
 awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout,
                                           std::source_location where) {
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (!executor_) co_await adopt_executor();
   WaitOp op;
   if (!hook_wait(op, timeout, "wait_for_stopped", where)) co_return true;
   const Wake why = co_await op.wait();
@@ -667,7 +669,7 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
                                              std::source_location where) {
   detail::RaceOutcome out;
   out.done.assign(items.size(), 0);
-  if (!executor_) executor_ = co_await asio::this_coro::executor;
+  if (!executor_) co_await adopt_executor();
   if (should_stop()) {
     out.stopped = true;
     co_return out;

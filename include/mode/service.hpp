@@ -402,6 +402,8 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name);
   static void check_interval(Seconds interval);
   awaitable<void> bind_executor(const char* what);
+  // Out of line: the executor it fetches would take room in every sleep's coroutine frame.
+  awaitable<void> adopt_executor();
   awaitable<void> start_body();
   awaitable<void> stop_body();
   awaitable<void> stop_child(ServicePtr child);
