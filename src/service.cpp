@@ -85,6 +85,11 @@ Service::~Service() {
   while (!children_.empty()) children_.pop_back();
 }
 
+const asio::any_io_executor& Service::executor() const noexcept {
+  static const asio::any_io_executor none;
+  return executor_ ? *executor_ : none;
+}
+
 std::string_view Service::state() const noexcept {
   if (crashed_) return "crashed";
   if (!started_) return "init";
@@ -142,14 +147,17 @@ std::vector<std::string> Service::task_names() const {
 awaitable<void> Service::bind_executor(const char* what) {
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   if (!executor_) {
-    executor_ = ex;
-  } else if (executor_ != ex) {
+    executor_ = detail::TimerQueue::of(ex).shared_executor(ex);
+  } else if (*executor_ != ex) {
     throw std::invalid_argument(fmt::format(
         "{}: {}() called from another executor than the service runs on", label(), what));
   }
 }
 
-awaitable<void> Service::adopt_executor() { executor_ = co_await asio::this_coro::executor; }
+awaitable<void> Service::adopt_executor() {
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  executor_ = detail::TimerQueue::of(ex).shared_executor(ex);
+}
 
 awaitable<void> Service::start() {
   co_await bind_executor("start");
@@ -224,7 +232,7 @@ awaitable<void> Service::stop() {
     bool finished = false;
   };
   auto guard = std::make_shared<Guard>();
-  asio::co_spawn(executor_, stop_body(),
+  asio::co_spawn(*executor_, stop_body(),
                  asio::bind_cancellation_slot(guard->signal.slot(), [guard](std::exception_ptr) {
                    guard->finished = true;
                    if (guard->op) guard->op->fire(Wake::done);
@@ -232,7 +240,7 @@ awaitable<void> Service::stop() {
   if (guard->finished) co_return;
   WaitOp op;
   guard->op = &op;
-  op.expire_at(detail::TimerQueue::of(executor_).now() + shutdown_timeout.duration(), executor_);
+  op.expire_at(detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration(), *executor_);
   const Wake why = co_await op.wait();
   guard->op = nullptr;
   if (why != Wake::timed_out) co_return;
@@ -314,14 +322,14 @@ awaitable<void> Service::stop_tasks() {
       it->signal.emit(asio::cancellation_type::terminal);
   }
   const auto deadline = [this] {
-    return detail::TimerQueue::of(executor_).now() + shutdown_timeout.duration();
+    return detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration();
   };
   if (wait_for_shutdown) {
     log.debug("Waiting for shutdown");
     stop_step_ = "waiting for shutdown";
     WaitOp op;
     shutdown_.attach(op);
-    op.expire_at(deadline(), executor_);
+    op.expire_at(deadline(), *executor_);
     const Wake why = co_await op.wait();
     if (why == Wake::timed_out)
       log.warning("Shutdown flag not set within {}s", shutdown_timeout.count());
@@ -331,7 +339,7 @@ awaitable<void> Service::stop_tasks() {
   stop_step_ = kJoiningTasks;
   WaitOp op;
   tasks_joined_.push_back(op.stop_link);
-  op.expire_at(deadline(), executor_);
+  op.expire_at(deadline(), *executor_);
   const Wake why = co_await op.wait();
   if (why == Wake::timed_out) {
     log.error("Tasks still running {}s after stop: {}", shutdown_timeout.count(),
@@ -535,7 +543,7 @@ void Service::spawn(awaitable<void> body, std::string name, std::shared_ptr<deta
   t.race = std::move(race);
   t.index = index;
   auto it = std::prev(tasks_.end());
-  asio::co_spawn(executor_, std::move(body),
+  asio::co_spawn(*executor_, std::move(body),
                  asio::bind_cancellation_slot(
                      t.signal.slot(), [self = shared_from_this(), it](std::exception_ptr e) {
                        self->task_done(it, std::move(e));
@@ -563,7 +571,7 @@ void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noex
 }
 
 awaitable<void> Service::run_timer(TaskSpec spec) {
-  const asio::any_io_executor ex = executor_;
+  const asio::any_io_executor ex = *executor_;
   detail::TimerQueue& clock = detail::TimerQueue::of(ex);
   const auto interval = Seconds(spec.interval).duration();
   const double max_drift = std::min(spec.interval * 0.30, 1.2);
@@ -609,7 +617,7 @@ bool Service::hook_wait(WaitOp& op, std::optional<Seconds> timeout, std::string_
   op.where = where;
   stop_waiters_.push_back(op.stop_link);
   if (timeout)
-    op.expire_at(detail::TimerQueue::of(executor_).now() + timeout->duration(), executor_);
+    op.expire_at(detail::TimerQueue::of(*executor_).now() + timeout->duration(), *executor_);
   return true;
 }
 
@@ -699,7 +707,7 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
 Itertimer Service::itertimer(Seconds interval, double max_drift_correction, std::string name) {
   check_interval(interval);
   const Clock& clock =
-      executor_ ? detail::TimerQueue::of(executor_).clock() : SteadyClock::instance();
+      executor_ ? detail::TimerQueue::of(*executor_).clock() : SteadyClock::instance();
   return Itertimer(*this, Timer(interval, max_drift_correction, std::move(name), clock));
 }
 

@@ -81,6 +81,13 @@ void TimerQueue::shutdown() {
   orphans.clear();
 }
 
+std::shared_ptr<const asio::any_io_executor> TimerQueue::shared_executor(
+    const asio::any_io_executor& ex) {
+  for (const auto& known : executors_)
+    if (*known == ex) return known;
+  return executors_.emplace_back(std::make_shared<const asio::any_io_executor>(ex));
+}
+
 void TimerQueue::set_clock(Clock& clock) {
   if (clock_->manual()) std::erase(static_cast<ManualClock*>(clock_)->queues_, this);
   clock_ = &clock;

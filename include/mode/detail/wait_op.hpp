@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <source_location>
 #include <string_view>
@@ -90,6 +91,9 @@ class TimerQueue final : public asio::execution_context::service {
   void cancel(TimerEntry& e) noexcept;
   bool scheduled(const TimerEntry& e) const noexcept { return e.heap_index_ != TimerEntry::npos; }
 
+  /// A copy of `ex` shared by every service on it: services hold it, not a copy each.
+  std::shared_ptr<const asio::any_io_executor> shared_executor(const asio::any_io_executor& ex);
+
   void set_clock(Clock& clock);
   /// Remembers a suspended wait, so that shutting the loop down can destroy its coroutine.
   void track(WaitLink& suspended) noexcept { suspended_.push_back(suspended); }
@@ -127,6 +131,7 @@ class TimerQueue final : public asio::execution_context::service {
   };
   std::vector<Slot> heap_;
   WaitList suspended_;
+  std::vector<std::shared_ptr<const asio::any_io_executor>> executors_;
   // Fired waits whose coroutines resume in one handler, in order: a chain of wake-ups (a stop
   // going down a tree, timers due together) costs one pass of the loop, not one per wake-up.
   WaitList ready_;
