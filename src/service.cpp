@@ -34,8 +34,6 @@ struct RaceState {
 struct Service::Task {
   asio::cancellation_signal signal;
   std::string name;
-  std::shared_ptr<detail::RaceState> race;
-  std::size_t index = 0;
 };
 
 namespace {
@@ -50,6 +48,25 @@ bool is_cancellation(const std::exception_ptr& e) noexcept {
   } catch (...) {
   }
   return false;
+}
+
+// A task of a race: reports its item's outcome to the waiter instead of crashing the service.
+awaitable<void> race_item(std::shared_ptr<detail::RaceState> race, std::size_t index,
+                          awaitable<void> body) {
+  std::exception_ptr error;
+  try {
+    co_await std::move(body);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  race->signals[index] = nullptr;
+  if (!error) {
+    race->done[index] = 1;
+    if (--race->remaining == 0 && race->op) race->op->fire(Wake::done);
+  } else if (!is_cancellation(error)) {
+    if (!race->error) race->error = error;
+    if (race->op) race->op->fire(Wake::done);
+  }
 }
 
 // The stop step whose report also names the tasks still running.
@@ -192,9 +209,9 @@ awaitable<void> Service::start_body() {
   if (should_stop()) co_return;
   for (const TaskSpec& spec : task_specs_) {
     if (spec.interval > 0) {
-      spawn(run_timer(spec), spec.name, nullptr, 0);
+      spawn(run_timer(spec), spec.name);
     } else {
-      spawn((this->*std::get<AsyncFn>(spec.fn))(), spec.name, nullptr, 0);
+      spawn((this->*std::get<AsyncFn>(spec.fn))(), spec.name);
     }
   }
   // Index, not iterator: a child's start may add children to this service.
@@ -532,16 +549,13 @@ void Service::add_future(awaitable<void> a, std::string name) {
     throw std::logic_error(
         fmt::format("{}: add_future before the service has an executor (start it first)", label()));
   }
-  spawn(std::move(a), std::move(name), nullptr, 0);
+  spawn(std::move(a), std::move(name));
 }
 
-void Service::spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
-                    std::size_t index) {
+void Service::spawn(awaitable<void> body, std::string name, asio::cancellation_signal** signal) {
   Task& t = tasks_.emplace_back();
   t.name = std::move(name);
-  if (race) race->signals[index] = &t.signal;
-  t.race = std::move(race);
-  t.index = index;
+  if (signal != nullptr) *signal = &t.signal;  // before the body runs: it may end at once
   auto it = std::prev(tasks_.end());
   asio::co_spawn(*executor_, std::move(body),
                  asio::bind_cancellation_slot(
@@ -551,16 +565,7 @@ void Service::spawn(awaitable<void> body, std::string name, std::shared_ptr<deta
 }
 
 void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept {
-  if (const std::shared_ptr<detail::RaceState> race = std::move(it->race)) {
-    race->signals[it->index] = nullptr;
-    if (!e) {
-      race->done[it->index] = 1;
-      if (--race->remaining == 0 && race->op) race->op->fire(Wake::done);
-    } else if (!is_cancellation(e)) {
-      if (!race->error) race->error = e;
-      if (race->op) race->op->fire(Wake::done);
-    }
-  } else if (e) {
+  if (e) {
     if (!is_cancellation(e))
       crash(e);
     else if (!should_stop())
@@ -621,10 +626,14 @@ bool Service::hook_wait(WaitOp& op, std::optional<Seconds> timeout, std::string_
   return true;
 }
 
+bool Service::hook_sleep(WaitOp& op, Seconds d, std::source_location where) {
+  return hook_wait(op, d, "sleep", where);
+}
+
 awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
   if (!executor_) co_await adopt_executor();
   WaitOp op;
-  if (!hook_wait(op, d, "sleep", where)) co_return false;
+  if (!hook_sleep(op, d, where)) co_return false;
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::timed_out;
@@ -687,7 +696,8 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
   state->done.assign(items.size(), 0);
   state->signals.assign(items.size(), nullptr);
   state->remaining = all ? items.size() : 1;
-  for (std::size_t i = 0; i < items.size(); ++i) spawn(std::move(items[i]), "wait", state, i);
+  for (std::size_t i = 0; i < items.size(); ++i)
+    spawn(race_item(state, i, std::move(items[i])), "wait", &state->signals[i]);
   WaitOp op;
   state->op = &op;
   Wake why = Wake::stopped;

@@ -200,10 +200,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   /// Stop waits for `set_shutdown()` (up to `shutdown_timeout`).
   bool wait_for_shutdown = false;
-  /// Bound of `stop()`, and of waiting for the shutdown flag.
-  Seconds shutdown_timeout = 60.0;
   /// Level of the Starting... / Stopping... / -Stopped! lines.
   LogLevel mundane_level = LogLevel::info;
+  /// Bound of `stop()`, and of waiting for the shutdown flag.
+  Seconds shutdown_timeout = 60.0;
 
   // Children.
 
@@ -417,13 +417,17 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   virtual void escalate_crash(const std::exception_ptr& reason) noexcept;
   /// At the end of stop: wakes the supervisor, if any.
   virtual void notify_supervisor() noexcept;
-  void spawn(awaitable<void> body, std::string name, std::shared_ptr<detail::RaceState> race,
-             std::size_t index);
+  /// Runs `body` as a task of this service; `signal`, if given, is set to the task's
+  /// cancellation signal (valid until the task ends).
+  void spawn(awaitable<void> body, std::string name, asio::cancellation_signal** signal = nullptr);
   void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
   /// Hooks `op` to this service's stop and arms its deadline (`what` and `where` are for the
   /// reports); false, with nothing hooked, if the service should stop already.
   bool hook_wait(detail::WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
                  std::source_location where);
+  // hook_wait for sleep, out of line: its argument temporaries would take room in the frame of
+  // every sleeping coroutine.
+  bool hook_sleep(detail::WaitOp& op, Seconds d, std::source_location where);
   awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
                                       std::optional<Seconds> timeout, std::source_location where);
   virtual void describe_stop(std::string& out) const;

@@ -16,7 +16,7 @@ thread_local TimerQueue* last_queue = nullptr;
 thread_local asio::execution_context* last_context = nullptr;
 }  // namespace
 
-void WaitLink::unlink() noexcept {
+void WaitHook::unlink() noexcept {
   if (!linked()) return;
   prev->next = next;
   next->prev = prev;
@@ -25,7 +25,7 @@ void WaitLink::unlink() noexcept {
 
 std::size_t WaitList::size() const noexcept {
   std::size_t n = 0;
-  for (const WaitLink* l = head_.next; l != &head_; l = l->next) ++n;
+  for (const WaitHook* l = head_.next; l != &head_; l = l->next) ++n;
   return n;
 }
 
@@ -39,7 +39,7 @@ void WaitList::push_back(WaitLink& link) noexcept {
 
 void WaitList::fire_all(Wake why) noexcept {
   // Firing unlinks the op, so always take the first; ops added while firing are fired too.
-  while (!empty()) head_.next->op->fire(why);
+  while (WaitOp* op = front()) op->fire(why);
 }
 
 TimerQueue::TimerQueue(asio::execution_context& ctx)
@@ -101,7 +101,7 @@ void TimerQueue::schedule(TimerEntry& e, Clock::time_point deadline,
                           const asio::any_io_executor& ex) {
   cancel(e);
   e.deadline = deadline;
-  e.heap_index_ = heap_.size();
+  e.heap_index_ = static_cast<std::uint32_t>(heap_.size());
   heap_.push_back(Slot{deadline, &e});
   sift_up(e.heap_index_);
   if (heap_.front().entry == &e) arm(ex);
@@ -114,7 +114,7 @@ void TimerQueue::cancel(TimerEntry& e) noexcept {
   const std::size_t last = heap_.size() - 1;
   if (i != last) {
     heap_[i] = heap_[last];
-    heap_[i].entry->heap_index_ = i;
+    heap_[i].entry->heap_index_ = static_cast<std::uint32_t>(i);
   }
   heap_.pop_back();
   if (i < heap_.size()) {
@@ -213,8 +213,8 @@ std::optional<Clock::time_point> TimerQueue::next_deadline() const noexcept {
 
 void TimerQueue::swap_at(std::size_t a, std::size_t b) noexcept {
   std::swap(heap_[a], heap_[b]);
-  heap_[a].entry->heap_index_ = a;
-  heap_[b].entry->heap_index_ = b;
+  heap_[a].entry->heap_index_ = static_cast<std::uint32_t>(a);
+  heap_[b].entry->heap_index_ = static_cast<std::uint32_t>(b);
 }
 
 void TimerQueue::sift_up(std::size_t i) noexcept {

@@ -24,14 +24,18 @@ enum class Wake : std::uint8_t { pending, done, stopped, timed_out, cancelled };
 
 class WaitOp;
 
-/// A hook of a WaitOp in one intrusive list (a service's stop list, an event's waiters).
-struct WaitLink {
-  WaitLink* prev = nullptr;
-  WaitLink* next = nullptr;
-  WaitOp* op = nullptr;
+/// The two pointers of a place in an intrusive list (a list's head has only these).
+struct WaitHook {
+  WaitHook* prev = nullptr;
+  WaitHook* next = nullptr;
 
   bool linked() const noexcept { return next != nullptr; }
   void unlink() noexcept;
+};
+
+/// A hook of a WaitOp in one intrusive list (a service's stop list, an event's waiters).
+struct WaitLink : WaitHook {
+  WaitOp* op = nullptr;
 };
 
 /// Intrusive list of pending waits; no allocation to add or remove one.
@@ -46,16 +50,21 @@ class WaitList {
   /// Calls `f(const WaitOp&)` for each wait, oldest first; `f` must not change the list.
   template <class F>
   void for_each(F f) const {
-    for (const WaitLink* l = head_.next; l != &head_; l = l->next) f(*l->op);
+    for (const WaitHook* l = head_.next; l != &head_; l = l->next) f(*link(l)->op);
   }
-  WaitOp* front() const noexcept { return empty() ? nullptr : head_.next->op; }
+  WaitOp* front() const noexcept { return empty() ? nullptr : link(head_.next)->op; }
   std::size_t size() const noexcept;
   void push_back(WaitLink& link) noexcept;
   /// Fires every wait in the list (in the order they were added) with `why`.
   void fire_all(Wake why) noexcept;
 
  private:
-  WaitLink head_;
+  // Every hook but the head is a WaitLink.
+  static const WaitLink* link(const WaitHook* h) noexcept {
+    return static_cast<const WaitLink*>(h);
+  }
+
+  WaitHook head_;
 };
 
 /// An entry of the timer queue: something with a deadline.
@@ -69,8 +78,8 @@ class TimerEntry {
  private:
   friend class TimerQueue;
   virtual void on_deadline() noexcept = 0;
-  std::size_t heap_index_ = npos;
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  std::uint32_t heap_index_ = npos;  // 4 bytes: a WaitOp keeps its small fields beside it
+  static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
 };
 
 /// The per-loop timer queue: a min-heap of deadlines driving a single Asio timer, firing all
@@ -145,6 +154,10 @@ class TimerQueue final : public asio::execution_context::service {
 /// One pending wait: completes once, with the reason of whichever source fired first (its event,
 /// its service's stop, its deadline, or Asio cancellation of the awaiting coroutine).
 class WaitOp final : public TimerEntry {
+  // First, so that they fill the tail padding of TimerEntry.
+  Wake result_ = Wake::pending;
+  bool batched_ = false;  // resumed through its loop's queue, not posted on its own
+
  public:
   WaitOp() noexcept = default;
   WaitOp(const WaitOp&) = delete;
@@ -155,9 +168,9 @@ class WaitOp final : public TimerEntry {
   std::string_view what;
   std::source_location where;
 
-  WaitLink stop_link{nullptr, nullptr, this};
-  WaitLink source_link{nullptr, nullptr, this};
-  WaitLink suspended_link{nullptr, nullptr, this};
+  WaitLink stop_link{{}, this};
+  WaitLink source_link{{}, this};
+  WaitLink suspended_link{{}, this};
 
   /// Arms the deadline on the loop of `ex`.
   void expire_at(Clock::time_point when, const asio::any_io_executor& ex);
@@ -195,8 +208,6 @@ class WaitOp final : public TimerEntry {
   void suspend(Handler handler);
   void resume() noexcept;
 
-  Wake result_ = Wake::pending;
-  bool batched_ = false;  // resumed through its loop's queue, not posted on its own
   TimerQueue* timers_ = nullptr;
   std::optional<Handler> handler_;
 };
