@@ -367,19 +367,20 @@ awaitable<void> Service::stop_tasks() {
 awaitable<void> Service::exit_contexts() {
   // Sync contexts first, then async ones, each in reverse order of entering (Mode's exit stacks).
   for (const bool async : {false, true}) {
-    for (auto it = contexts_.rbegin(); it != contexts_.rend(); ++it) {
-      if ((*it)->async() != async) continue;
+    for (ContextHolder* c = contexts_.get(); c != nullptr; c = c->below.get()) {
+      if (c->async() != async) continue;
       try {
         if (async)
-          co_await (*it)->aexit();
+          co_await c->aexit();
         else
-          (*it)->exit();
+          c->exit();
       } catch (...) {
         log.exception("Error while exiting context");
       }
     }
   }
-  contexts_.clear();
+  // Released top first, without recursing through the stack.
+  while (contexts_) contexts_ = std::move(contexts_->below);
 }
 
 awaitable<void> Service::run_callback(awaitable<void> (Service::*cb)(), const char* step) {

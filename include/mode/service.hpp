@@ -244,7 +244,8 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     auto holder = std::make_unique<SyncContextHolder<C>>(std::move(c));
     if constexpr (requires { holder->value.enter(); }) holder->value.enter();
     C& ref = holder->value;
-    contexts_.push_back(std::move(holder));
+    holder->below = std::move(contexts_);
+    contexts_ = std::move(holder);
     return ref;
   }
   /// Awaits `c.enter()` and keeps `c` until stop, when `c.exit()` is awaited (reverse order,
@@ -255,7 +256,8 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     auto holder = std::make_unique<AsyncContextHolder<C>>(std::move(c));
     co_await holder->value.enter();
     C* ptr = &holder->value;
-    contexts_.push_back(std::move(holder));
+    holder->below = std::move(contexts_);
+    contexts_ = std::move(holder);
     co_return ptr;
   }
 
@@ -360,7 +362,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     std::string name;
   };
   struct Task;
+  /// A context kept until stop; the kept ones form a stack, the latest on top.
   struct ContextHolder {
+    std::unique_ptr<ContextHolder> below;
     virtual ~ContextHolder() = default;
     virtual bool async() const noexcept = 0;
     virtual void exit() {}
@@ -446,7 +450,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   std::vector<ServicePtr> children_;
   std::vector<TaskSpec> task_specs_;
   std::list<Task> tasks_;
-  std::vector<std::unique_ptr<ContextHolder>> contexts_;
+  std::unique_ptr<ContextHolder> contexts_;  // the top of the stack (8 bytes: most have none)
   // Shared by the services of a loop (TimerQueue::shared_executor): 16 bytes, not 56, each.
   std::shared_ptr<const asio::any_io_executor> executor_;
   mutable std::shared_ptr<spdlog::logger> logger_;
