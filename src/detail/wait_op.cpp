@@ -83,9 +83,11 @@ void TimerQueue::shutdown() {
 
 std::shared_ptr<const asio::any_io_executor> TimerQueue::shared_executor(
     const asio::any_io_executor& ex) {
-  for (const auto& known : executors_)
-    if (*known == ex) return known;
-  return executors_.emplace_back(std::make_shared<const asio::any_io_executor>(ex));
+  // The first executor seen (the loop's own, nearly always) is shared; any other (a strand,
+  // say) gets a copy of its own, so that nothing here grows with them.
+  if (!executor_) executor_ = std::make_shared<const asio::any_io_executor>(ex);
+  if (*executor_ == ex) return executor_;
+  return std::make_shared<const asio::any_io_executor>(ex);
 }
 
 void TimerQueue::set_clock(Clock& clock) {

@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -981,6 +982,34 @@ TEST_F(ServiceTest, CallsFromAnotherExecutorAreRejected) {
   boost::asio::io_context other;
   EXPECT_THROW(run(other, s->stop()), std::invalid_argument);
   run(ctx, s->stop());
+}
+
+// A service holds its executor shared with the other services of its loop, not a copy of its
+// own; one started on a strand keeps that strand.
+TEST_F(ServiceTest, ServicesOnOneLoopShareOneExecutor) {
+  auto a = std::make_shared<Service>();
+  auto b = std::make_shared<Service>();
+  run(ctx, a->start());
+  run(ctx, b->start());
+  EXPECT_EQ(&a->executor(), &b->executor());
+  EXPECT_EQ(a->executor(), boost::asio::any_io_executor(ctx.get_executor()));
+  auto on_strand = std::make_shared<Service>();
+  const auto strand = boost::asio::make_strand(ctx);
+  bool started = false;
+  boost::asio::co_spawn(strand, on_strand->start(), [&](std::exception_ptr e) {
+    EXPECT_EQ(e, nullptr);
+    started = true;
+  });
+  mode::testing::run_until(ctx, [&] { return started; });
+  EXPECT_EQ(on_strand->executor(), boost::asio::any_io_executor(strand));
+  EXPECT_EQ(a->executor(), boost::asio::any_io_executor(ctx.get_executor()));
+  ctx.restart();
+  bool stopped = false;
+  boost::asio::co_spawn(strand, on_strand->stop(), [&](std::exception_ptr) { stopped = true; });
+  mode::testing::run_until(ctx, [&] { return stopped; });
+  ctx.restart();
+  run(ctx, a->stop());
+  run(ctx, b->stop());
 }
 
 // Futures, contexts, from_awaitable, diag.

@@ -140,7 +140,7 @@ class TimerQueue final : public asio::execution_context::service {
   };
   std::vector<Slot> heap_;
   WaitList suspended_;
-  std::vector<std::shared_ptr<const asio::any_io_executor>> executors_;
+  std::shared_ptr<const asio::any_io_executor> executor_;  // see shared_executor
   // Fired waits whose coroutines resume in one handler, in order: a chain of wake-ups (a stop
   // going down a tree, timers due together) costs one pass of the loop, not one per wake-up.
   WaitList ready_;

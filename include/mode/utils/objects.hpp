@@ -49,5 +49,3 @@ struct fmt::formatter<mode::ExceptionRepr> : fmt::formatter<std::string_view> {
     return fmt::formatter<std::string_view>::format(mode::exception_repr(r.e), ctx);
   }
 };
-
-namespace mode {}  // namespace mode
