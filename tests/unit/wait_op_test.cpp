@@ -309,7 +309,9 @@ TEST(WaitOp, DestroyingTheContextReleasesAFiredWaiterNotYetResumed) {
         [](std::exception_ptr) {});
     ctx.poll();
     ASSERT_NE(waiting, nullptr);
-    waiting->fire(Wake::done);  // queued for the loop's next batch, which never runs
+    // Fired from a handler of the loop: queued for the loop's next batch, which never runs.
+    asio::post(ctx, [&] { waiting->fire(Wake::done); });
+    EXPECT_EQ(ctx.run_one(), 1u);
     EXPECT_EQ(owned.use_count(), 2);
   }
   EXPECT_EQ(owned.use_count(), 1) << "the fired coroutine's frame was leaked";
