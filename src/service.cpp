@@ -1,4 +1,5 @@
 // Service: lifecycle, children, tasks, waits and crash handling.
+#include <mode/detail/task_thread.hpp>
 #include <mode/service.hpp>
 #include <mode/utils/objects.hpp>
 
@@ -558,11 +559,10 @@ void Service::spawn(awaitable<void> body, std::string name, asio::cancellation_s
   t.name = std::move(name);
   if (signal != nullptr) *signal = &t.signal;  // before the body runs: it may end at once
   auto it = std::prev(tasks_.end());
-  asio::co_spawn(*executor_, std::move(body),
-                 asio::bind_cancellation_slot(
-                     t.signal.slot(), [self = shared_from_this(), it](std::exception_ptr e) {
+  detail::spawn_task(*executor_, std::move(body), t.signal.slot(),
+                     [self = shared_from_this(), it](std::exception_ptr e) noexcept {
                        self->task_done(it, std::move(e));
-                     }));
+                     });
 }
 
 void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept {
