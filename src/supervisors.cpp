@@ -179,8 +179,11 @@ double SupervisorStrategy::backoff_delay(Entry& e) {
 }
 
 awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
-  log.info("Restarting dead {}! Last crash reason: {}", s->label(),
-           ExceptionRepr{s->crash_reason()});
+  // Daemons leave info out: build the label only for a line that is written.
+  if (log.enabled(LogLevel::info)) {
+    log.info("Restarting dead {}! Last crash reason: {}", s->label(),
+             ExceptionRepr{s->crash_reason()});
+  }
   count_restart();
   if (options_.backoff) {
     const double delay = backoff_delay(entry_of(*s));

@@ -38,8 +38,14 @@ void WaitList::push_back(WaitLink& link) noexcept {
 }
 
 void WaitList::fire_all(Wake why) noexcept {
-  // Firing unlinks the op, so always take the first; ops added while firing are fired too.
-  while (WaitOp* op = front()) op->fire(why);
+  // Firing unlinks the op, so always take the first; ops added while firing are fired too. An op
+  // that fired already (one in a loop's ready list) would stay linked: it is only unlinked.
+  while (WaitOp* op = front()) {
+    if (op->result() == Wake::pending)
+      op->fire(why);
+    else
+      head_.next->unlink();
+  }
 }
 
 TimerQueue::TimerQueue(asio::execution_context& ctx)

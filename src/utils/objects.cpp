@@ -51,6 +51,15 @@ std::string namespace_of(const std::type_info& type) {
   return start == 0 ? std::string() : name.substr(0, start - 2);
 }
 
+namespace {
+
+// "Type('what')", or "Type()" for an exception that is not a std::exception.
+std::string repr(const std::type_info& type, const std::exception* ex) {
+  return ex != nullptr ? qualname(type) + "('" + ex->what() + "')" : qualname(type) + "()";
+}
+
+}  // namespace
+
 std::string exception_repr(const std::exception_ptr& e) noexcept {
   if (!e) return "none";
   try {
@@ -61,16 +70,16 @@ std::string exception_repr(const std::exception_ptr& e) noexcept {
     if (const std::type_info* type = e.__cxa_exception_type()) {
       void* object = nullptr;
       std::memcpy(&object, &e, sizeof object);
-      if (!typeid(std::exception).__do_catch(type, &object, 1)) return qualname(*type) + "()";
-      return qualname(*type) + "('" + static_cast<const std::exception*>(object)->what() + "')";
+      const bool is_exception = typeid(std::exception).__do_catch(type, &object, 1);
+      return repr(*type, is_exception ? static_cast<const std::exception*>(object) : nullptr);
     }
 #endif
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      return qualname(typeid(ex)) + "('" + ex.what() + "')";
+      return repr(typeid(ex), &ex);
     } catch (...) {
-      if (const std::type_info* t = abi::__cxa_current_exception_type()) return qualname(*t) + "()";
+      if (const std::type_info* t = abi::__cxa_current_exception_type()) return repr(*t, nullptr);
     }
   } catch (...) {
   }
@@ -95,7 +104,17 @@ bool derives(const std::type_info& type, const std::type_info& base) noexcept {
 
 bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept {
   if (!e) return false;
+#if defined(__GLIBCXX__)
   const std::type_info* type = e.__cxa_exception_type();
+#else
+  // Other standard libraries cannot read the type without a rethrow.
+  const std::type_info* type = nullptr;
+  try {
+    std::rethrow_exception(e);
+  } catch (...) {
+    type = abi::__cxa_current_exception_type();
+  }
+#endif
   return type != nullptr && derives(*type, base);
 }
 

@@ -196,6 +196,14 @@ TEST(CompositeLogger, DisabledLevelsAreNeitherFormattedNorWritten) {
   EXPECT_EQ(owner.lines(), std::vector<std::string>{"WARNING|[^Quiet]: w"});
 }
 
+TEST(CompositeLogger, EnabledTellsWhichLevelsAreWritten) {
+  const TestOwner owner("[^Quiet]: ", LogLevel::warn);
+  const CompositeLogger log(owner);
+  EXPECT_FALSE(log.enabled(LogLevel::info));
+  EXPECT_TRUE(log.enabled(LogLevel::warn));
+  EXPECT_TRUE(log.enabled(LogLevel::critical));
+}
+
 TEST(CompositeLogger, ExceptionAppendsTheCurrentException) {
   const TestOwner owner("[^Test]: ");
   const CompositeLogger log(owner);

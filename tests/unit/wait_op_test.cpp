@@ -481,6 +481,21 @@ TEST(WaitList, FireAllSkipsNothingWhenOpsAreAlreadyFiredElsewhere) {
   EXPECT_TRUE(other.empty());
 }
 
+TEST(WaitList, FireAllUnlinksAnOpThatFiredWhileLinked) {
+  // As in a loop's ready list: the op fired, then joined the list (it hangs without the check).
+  WaitOp fired;
+  WaitOp pending;
+  fired.fire(Wake::done);
+  WaitList list;
+  list.push_back(fired.suspended_link);
+  list.push_back(pending.stop_link);
+  list.fire_all(Wake::stopped);
+  EXPECT_TRUE(list.empty());
+  EXPECT_FALSE(fired.suspended_link.linked());
+  EXPECT_EQ(fired.result(), Wake::done);
+  EXPECT_EQ(pending.result(), Wake::stopped);
+}
+
 TEST(WaitList, DestructorFiresCancelled) {
   WaitOp op;
   {

@@ -86,9 +86,12 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
 
   explicit CompositeLogger(const Owner& owner) noexcept : owner_(&owner) {}
 
+  /// Whether a line at `level` would be written: to skip building costly arguments.
+  bool enabled(LogLevel level) const noexcept { return owner_->logger().should_log(level); }
+
   template <class... A>
   void log(LogLevel level, fmt::format_string<A...> f, A&&... args) const noexcept {
-    if (!owner_->logger().should_log(level)) return;
+    if (!enabled(level)) return;
     try {
       fmt::memory_buffer buf;
       owner_->format_log_prefix(buf);
@@ -105,7 +108,7 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
   /// `log.exception`); call it from a catch block.
   template <class... A>
   void exception(fmt::format_string<A...> f, A&&... args) const noexcept {
-    if (!owner_->logger().should_log(LogLevel::err)) return;
+    if (!enabled(LogLevel::err)) return;
     try {
       fmt::memory_buffer buf;
       owner_->format_log_prefix(buf);

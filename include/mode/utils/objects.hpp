@@ -37,7 +37,7 @@ struct ExceptionRepr {
 };
 
 /// Whether the exception `e` holds is a `Base` or derives from it, read from its type alone
-/// (no rethrow). False for a null pointer.
+/// (with libstdc++, no rethrow). False for a null pointer.
 bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept;
 
 }  // namespace mode
