@@ -3,8 +3,6 @@
 #include <mode/service.hpp>
 #include <mode/utils/objects.hpp>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>
@@ -250,11 +248,15 @@ awaitable<void> Service::stop() {
     bool finished = false;
   };
   auto guard = std::make_shared<Guard>();
-  asio::co_spawn(*executor_, stop_body(),
-                 asio::bind_cancellation_slot(guard->signal.slot(), [guard](std::exception_ptr) {
-                   guard->finished = true;
-                   if (guard->op) guard->op->fire(Wake::done);
-                 }));
+  // A stop that never waited reports at once: a restart is mostly such a stop, and a later
+  // report would cost it two more passes of the loop.
+  detail::spawn_task(
+      *executor_, stop_body(), guard->signal.slot(),
+      [guard](std::exception_ptr) noexcept {
+        guard->finished = true;
+        if (guard->op) guard->op->fire(Wake::done);
+      },
+      detail::Report::at_once);
   if (guard->finished) co_return;
   WaitOp op;
   guard->op = &op;
@@ -301,10 +303,6 @@ awaitable<void> Service::stop_body() {
   stop_finished_.fire_all(Wake::done);
   log.log(mundane_level, "-Stopped!");
   notify_supervisor();
-  // Asio posts the completion of a spawned coroutine that never suspended, to keep it out of
-  // co_spawn's caller. The completion of stop()'s guard only sets flags: let it run inline
-  // rather than cost two more passes of the loop (a restart is mostly such a stop).
-  (co_await asio::detail::awaitable_thread_has_context_switched{}) = true;
 }
 
 void Service::notify_supervisor() noexcept {

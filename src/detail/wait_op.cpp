@@ -128,8 +128,13 @@ void TimerQueue::cancel(TimerEntry& e) noexcept {
   if (i < heap_.size()) {
     sift_down(i);
     sift_up(i);
+    // The Asio timer stays armed: one spurious wake-up is cheaper than re-arming on every cancel.
+  } else if (heap_.empty() && armed_at_) {
+    // Nothing left to wake for: an armed timer would keep the loop's run() from returning until
+    // it expired (a stop's shutdown_timeout: a minute).
+    armed_at_.reset();
+    timer_->cancel();
   }
-  // The Asio timer stays armed: one spurious wake-up is cheaper than re-arming on every cancel.
 }
 
 void TimerQueue::arm(const asio::any_io_executor& ex) {

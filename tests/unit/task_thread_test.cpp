@@ -178,6 +178,39 @@ TEST(TaskThread, ABodyThatNeverSuspendsReportsOnALaterTurn) {
   EXPECT_EQ(ended.calls, 1);
 }
 
+TEST(TaskThread, ReportAtOnceEndsABodyThatNeverSuspendsInsideTheSpawningCall) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  Ended ended;
+  bool ran = false;
+  int calls_when_spawn_returned = -1;
+  asio::post(ctx, [&] {
+    spawn_task(ctx.get_executor(), return_at_once(&ran), signal.slot(), record_in(&ended),
+               mode::detail::Report::at_once);
+    calls_when_spawn_returned = ended.calls;
+  });
+  ctx.run();
+  EXPECT_EQ(calls_when_spawn_returned, 1);
+  EXPECT_EQ(ended.calls, 1);
+}
+
+TEST(TaskThread, ReportAtOnceStillWaitsForABodyThatSuspends) {
+  asio::io_context ctx;
+  asio::cancellation_signal signal;
+  Ended ended;
+  bool ran = false;
+  int calls_when_spawn_returned = -1;
+  asio::post(ctx, [&] {
+    spawn_task(ctx.get_executor(), turn_then_return(&ran), signal.slot(), record_in(&ended),
+               mode::detail::Report::at_once);
+    calls_when_spawn_returned = ended.calls;
+  });
+  ctx.run();
+  EXPECT_EQ(calls_when_spawn_returned, 0);
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(ended.calls, 1);
+}
+
 awaitable<void> wait_an_hour() {
   const auto ex = co_await asio::this_coro::executor;  // not in the constructor call: g++ 12
   asio::steady_timer timer(ex);

@@ -540,6 +540,16 @@ TEST(TimerQueue, CancelRemovesFromTheHeap) {
   EXPECT_EQ(timers.next_deadline(), std::nullopt);
 }
 
+TEST(TimerQueue, CancellingTheLastDeadlineLetsTheLoopRunOutOfWork) {
+  asio::io_context ctx;
+  WaitOp op;
+  op.expire_at(TimerQueue::of(ctx.get_executor()).now() + 1h, ctx.get_executor());
+  TimerQueue::of(ctx.get_executor()).cancel(op);
+  // With the Asio timer still armed, run() would wait out the hour; the bound only ends the test.
+  ctx.run_for(30s);
+  EXPECT_TRUE(ctx.stopped());
+}
+
 // Random deadlines, some cancelled, some moved: the queue always reports the earliest remaining
 // deadline, and stepping the clock to it fires exactly the waits due then.
 TEST(TimerQueue, HeapOrderWithManyRandomDeadlines) {

@@ -93,19 +93,24 @@ inline awaitable<TaskOutcome> run_caught(awaitable<void> body) {
   co_return outcome;
 }
 
+/// When `done` runs for a body that ends without ever suspending.
+enum class Report : bool {
+  later,   // on a later turn of the loop, as with co_spawn: not inside the spawning call
+  at_once  // inside the spawning call: for a `done` that only sets flags
+};
+
 /// The thread's root: runs the body, then calls `done` with what it threw (or null). `work` keeps
 /// the loop running while the task lives, as co_spawn's does.
 template <class Done>
 awaitable<asio::detail::awaitable_thread_entry_point> task_entry(
-    awaitable<TaskOutcome> runner, [[maybe_unused]] asio::any_io_executor work, Done done) {
+    awaitable<TaskOutcome> runner, [[maybe_unused]] asio::any_io_executor work, Report report,
+    Done done) {
   std::exception_ptr error;
   try {
     TaskOutcome outcome = co_await std::move(runner);
     error = std::move(outcome.error);
-    // As co_spawn does: a body that never suspended reports on a later turn of the loop, not
-    // inside the call that spawned it.
     const bool switched = co_await asio::detail::awaitable_thread_has_context_switched{};
-    if (!switched) co_await asio::post(use_awaitable);
+    if (!switched && report == Report::later) co_await asio::post(use_awaitable);
   } catch (...) {
     // Cancelled before the body began, or during that last turn (the runner never throws).
     if (!error) error = std::current_exception();
@@ -117,10 +122,11 @@ awaitable<asio::detail::awaitable_thread_entry_point> task_entry(
 /// ends. `done` must not throw. The body starts at once if the caller runs on `ex`.
 template <class Done>
 void spawn_task(const asio::any_io_executor& ex, awaitable<void> body, asio::cancellation_slot slot,
-                Done done) {
+                Done done, Report report = Report::later) {
   asio::detail::awaitable_thread<asio::any_io_executor> thread(
       task_entry(run_caught(std::move(body)),
-                 asio::prefer(ex, asio::execution::outstanding_work.tracked), std::move(done)),
+                 asio::prefer(ex, asio::execution::outstanding_work.tracked), report,
+                 std::move(done)),
       ex, slot, asio::cancellation_state(slot));
   asio::dispatch(ex, [thread = std::move(thread)]() mutable { thread.launch(); });
 }
