@@ -114,9 +114,9 @@ awaitable<void> SupervisorStrategy::supervise() {
     std::vector<ServicePtr> to_start;
     std::vector<ServicePtr> to_restart;
     std::vector<ServicePtr> to_drop;
-    for (const ServicePtr& s : services()) {
-      const Entry& e = *find(*s);
+    for (const Entry& e : entries_) {
       if (e.forfeited) continue;
+      const ServicePtr s = e.service->shared_from_this();
       if (s->crashed()) {
         (e.type == RestartType::temporary ? to_drop : to_restart).push_back(s);
       } else if (!s->started()) {

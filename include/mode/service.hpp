@@ -405,7 +405,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   awaitable<void> start_runtime_child(ServicePtr s);
   void register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name);
   static void check_interval(Seconds interval);
-  awaitable<void> bind_executor(const char* what);
+  void bind_executor(const asio::any_io_executor& ex, const char* what);
   // Out of line: the executor it fetches would take room in every sleep's coroutine frame.
   awaitable<void> adopt_executor();
   awaitable<void> start_body();
