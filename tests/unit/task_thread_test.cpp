@@ -135,19 +135,50 @@ TEST(TaskThread, ACrashUnwindsOnceWhereCoSpawnUnwindsTwice) {
   ASSERT_TRUE(spawned);
 }
 
-TEST(TaskThread, StartsAtOnceWhenSpawnedOnItsLoop) {
+/// What a spawn from a handler on the loop showed: the state when spawn_task returned, and at the
+/// end of the run.
+struct FromLoop {
+  bool ran_inside_spawn = false;
+  int calls_when_spawn_returned = -1;
+  bool ran = false;
+  int calls = 0;
+};
+
+// Spawns the body `make(&ran)` from a handler on a loop, as a service spawns its tasks.
+template <class MakeBody>
+FromLoop spawn_from_loop(MakeBody make, mode::detail::Report report) {
   asio::io_context ctx;
   asio::cancellation_signal signal;
   Ended ended;
-  bool ran = false;
-  bool ran_inside_spawn = false;
+  FromLoop seen;
   asio::post(ctx, [&] {
-    spawn_task(ctx.get_executor(), return_at_once(&ran), signal.slot(), record_in(&ended));
-    ran_inside_spawn = ran;
+    spawn_task(ctx.get_executor(), make(&seen.ran), signal.slot(), record_in(&ended), report);
+    seen.ran_inside_spawn = seen.ran;
+    seen.calls_when_spawn_returned = ended.calls;
   });
   ctx.run();
-  EXPECT_TRUE(ran_inside_spawn);
-  EXPECT_EQ(ended.calls, 1);
+  seen.calls = ended.calls;
+  return seen;
+}
+
+TEST(TaskThread, StartsAtOnceAndReportsOnALaterTurnWhenSpawnedOnItsLoop) {
+  const FromLoop seen = spawn_from_loop(return_at_once, mode::detail::Report::later);
+  EXPECT_TRUE(seen.ran_inside_spawn);
+  EXPECT_EQ(seen.calls_when_spawn_returned, 0);  // ended at once, reported later
+  EXPECT_EQ(seen.calls, 1);
+}
+
+TEST(TaskThread, ReportAtOnceEndsABodyThatNeverSuspendsInsideTheSpawningCall) {
+  const FromLoop seen = spawn_from_loop(return_at_once, mode::detail::Report::at_once);
+  EXPECT_EQ(seen.calls_when_spawn_returned, 1);
+  EXPECT_EQ(seen.calls, 1);
+}
+
+TEST(TaskThread, ReportAtOnceStillWaitsForABodyThatSuspends) {
+  const FromLoop seen = spawn_from_loop(turn_then_return, mode::detail::Report::at_once);
+  EXPECT_EQ(seen.calls_when_spawn_returned, 0);
+  EXPECT_TRUE(seen.ran);
+  EXPECT_EQ(seen.calls, 1);
 }
 
 TEST(TaskThread, WaitsForItsLoopWhenSpawnedFromOutside) {
@@ -158,55 +189,6 @@ TEST(TaskThread, WaitsForItsLoopWhenSpawnedFromOutside) {
   spawn_task(ctx.get_executor(), return_at_once(&ran), signal.slot(), record_in(&ended));
   EXPECT_FALSE(ran);
   ctx.run();
-  EXPECT_TRUE(ran);
-  EXPECT_EQ(ended.calls, 1);
-}
-
-TEST(TaskThread, ABodyThatNeverSuspendsReportsOnALaterTurn) {
-  asio::io_context ctx;
-  asio::cancellation_signal signal;
-  Ended ended;
-  bool ran = false;
-  int calls_when_spawn_returned = -1;
-  asio::post(ctx, [&] {
-    spawn_task(ctx.get_executor(), return_at_once(&ran), signal.slot(), record_in(&ended));
-    calls_when_spawn_returned = ended.calls;
-  });
-  ctx.run();
-  EXPECT_TRUE(ran);
-  EXPECT_EQ(calls_when_spawn_returned, 0);
-  EXPECT_EQ(ended.calls, 1);
-}
-
-TEST(TaskThread, ReportAtOnceEndsABodyThatNeverSuspendsInsideTheSpawningCall) {
-  asio::io_context ctx;
-  asio::cancellation_signal signal;
-  Ended ended;
-  bool ran = false;
-  int calls_when_spawn_returned = -1;
-  asio::post(ctx, [&] {
-    spawn_task(ctx.get_executor(), return_at_once(&ran), signal.slot(), record_in(&ended),
-               mode::detail::Report::at_once);
-    calls_when_spawn_returned = ended.calls;
-  });
-  ctx.run();
-  EXPECT_EQ(calls_when_spawn_returned, 1);
-  EXPECT_EQ(ended.calls, 1);
-}
-
-TEST(TaskThread, ReportAtOnceStillWaitsForABodyThatSuspends) {
-  asio::io_context ctx;
-  asio::cancellation_signal signal;
-  Ended ended;
-  bool ran = false;
-  int calls_when_spawn_returned = -1;
-  asio::post(ctx, [&] {
-    spawn_task(ctx.get_executor(), turn_then_return(&ran), signal.slot(), record_in(&ended),
-               mode::detail::Report::at_once);
-    calls_when_spawn_returned = ended.calls;
-  });
-  ctx.run();
-  EXPECT_EQ(calls_when_spawn_returned, 0);
   EXPECT_TRUE(ran);
   EXPECT_EQ(ended.calls, 1);
 }
