@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <mutex>
+#include <ostream>
 #include <typeindex>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace mode {
 
@@ -33,6 +33,7 @@ struct RaceState {
 struct Service::Task {
   asio::cancellation_signal signal;
   std::string name;
+  std::shared_ptr<detail::FutureState> future;  // for add_future's handle
 };
 
 namespace {
@@ -59,10 +60,17 @@ awaitable<void> race_item(std::shared_ptr<detail::RaceState> race, std::size_t i
     error = std::current_exception();
   }
   race->signals[index] = nullptr;
+  // A cancellation is the race's own (or the stop's) only if this task was cancelled: one that
+  // the item met elsewhere (a timer someone else cancelled) is its outcome, for the waiter.
+  bool cancelled_here = false;
+  if (error && is_cancellation(error)) {
+    const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    cancelled_here = state.cancelled() != asio::cancellation_type::none;
+  }
   if (!error) {
     race->done[index] = 1;
     if (--race->remaining == 0 && race->op) race->op->fire(Wake::done);
-  } else if (!is_cancellation(error)) {
+  } else if (!cancelled_here) {
     if (!race->error) race->error = error;
     if (race->op) race->op->fire(Wake::done);
   }
@@ -117,6 +125,15 @@ std::string_view Service::state() const noexcept {
 std::string Service::label() const { return cached_shortname(typeid(*this)); }
 
 std::string Service::shortlabel() const { return label(); }
+
+std::string Service::repr() const {
+  std::string info = repr_info();
+  return fmt::format("<{}: {}{}{}>", label(), state(), info.empty() ? "" : " ", info);
+}
+
+std::ostream& operator<<(std::ostream& out, const Service& service) {
+  return out << service.repr();
+}
 
 std::string Service::logger_name() const { return logger_name_of(typeid(*this)); }
 
@@ -191,9 +208,17 @@ awaitable<void> Service::start() {
     failure = std::current_exception();
   }
   if (!failure) co_return;
+  if (is_cancellation(failure)) {
+    // Not a crash. One that a stop caused ends the start quietly (Mode swallows it too); any
+    // other stops what started and goes to the caller.
+    if (stopping_) co_return;
+    co_await asio::this_coro::reset_cancellation_state();
+    co_await stop_logged(shared_from_this());
+    std::rethrow_exception(failure);
+  }
   // A failed start leaves nothing running: crash, stop what started, and tell the caller.
   crash(failure);
-  co_await stop();
+  co_await stop_logged(shared_from_this());
   std::rethrow_exception(failure);
 }
 
@@ -213,6 +238,12 @@ awaitable<void> Service::start_body() {
     } else {
       spawn((this->*std::get<AsyncFn>(spec.fn))(), spec.name);
     }
+  }
+  for (std::shared_ptr<detail::FutureState>& future : std::exchange(pending_futures_, {})) {
+    if (!future->pending) continue;  // cancelled meanwhile
+    awaitable<void> body = std::move(*future->pending);
+    future->pending.reset();
+    spawn_future(std::move(future), std::move(body));
   }
   // Index, not iterator: a child's start may add children to this service.
   for (std::size_t i = 0; i < children_.size(); ++i) {
@@ -248,29 +279,40 @@ awaitable<void> Service::stop() {
     asio::cancellation_signal signal;
     WaitOp* op = nullptr;
     bool finished = false;
+    std::exception_ptr error;
   };
   auto guard = std::make_shared<Guard>();
   // A stop that never waited reports at once: a restart is mostly such a stop, and a later
   // report would cost it two more passes of the loop.
   detail::spawn_task(
       *executor_, stop_body(), guard->signal.slot(),
-      [guard](std::exception_ptr) noexcept {
+      [guard](std::exception_ptr e) noexcept {
         guard->finished = true;
+        guard->error = std::move(e);
         if (guard->op) guard->op->fire(Wake::done);
       },
       detail::Report::at_once);
-  if (guard->finished) co_return;
-  WaitOp op;
-  guard->op = &op;
-  op.expire_at(detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration(), *executor_);
-  const Wake why = co_await op.wait();
-  guard->op = nullptr;
-  if (why != Wake::timed_out) co_return;
+  if (!guard->finished) {
+    WaitOp op;
+    guard->op = &op;
+    op.expire_at(detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration(),
+                 *executor_);
+    const Wake why = co_await op.wait();
+    guard->op = nullptr;
+    if (why == Wake::timed_out) {
+      report_hung_stop();
+      guard->signal.emit(asio::cancellation_type::terminal);
+      co_return;
+    }
+  }
+  if (guard->error) std::rethrow_exception(guard->error);
+}
+
+void Service::report_hung_stop() const {
   std::string hung;
   describe_stop(hung);
   log.error("Stop did not finish within {}s; still waiting for: {}", shutdown_timeout.count(),
             hung);
-  guard->signal.emit(asio::cancellation_type::terminal);
 }
 
 void Service::describe_stop(std::string& out) const {
@@ -290,42 +332,59 @@ awaitable<void> Service::stop_body() {
   stopping_ = true;
   log.log(mundane_level, "Stopping...");
   stop_waiters_.fire_all(Wake::stopped);
-  co_await run_callback(&Service::on_stop, "on_stop");
+  // An error of a step does not cut the stop short: the others still run, then the first
+  // error goes to whoever stopped this service.
+  std::exception_ptr error = co_await run_callback(&Service::on_stop, "on_stop");
   stop_step_ = "stopping children";
   const std::vector<ServicePtr> children = children_;
-  for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_child(*it);
+  for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_dependency(*it);
   log.debug("Shutting down...");
   co_await stop_tasks();
   stop_step_ = "exiting contexts";
   co_await exit_contexts();
-  co_await run_callback(&Service::on_shutdown, "on_shutdown");
+  std::exception_ptr shutdown_error = co_await run_callback(&Service::on_shutdown, "on_shutdown");
+  if (!error) error = std::move(shutdown_error);
   log.debug("Shutdown complete!");
   stop_step_ = nullptr;
   stopped_ = true;
   stop_finished_.fire_all(Wake::done);
   log.log(mundane_level, "-Stopped!");
   notify_supervisor();
+  if (error) std::rethrow_exception(error);
 }
 
 void Service::notify_supervisor() noexcept {
   if (supervisor_ != nullptr) supervisor_->wakeup(*this);
 }
 
-awaitable<void> Service::stop_child(ServicePtr child) {
+awaitable<void> Service::stop_dependency(ServicePtr child) {
   try {
-    if (child->owns_thread()) {
-      co_await child->stop();
-    } else if (child->stopping_) {
-      if (!child->stopped_) {
-        WaitOp op;
-        child->stop_finished_.push_back(op.stop_link);
-        co_await op.wait();
-      }
-    } else {
-      co_await child->stop_body();
-    }
+    co_await stop_child(child);
   } catch (...) {
-    log.exception("Error while stopping child {}", child->label());
+    log.error("Error while stopping child {}: {}", *child, ExceptionRepr{std::current_exception()});
+  }
+}
+
+awaitable<void> Service::stop_child(ServicePtr child) {
+  if (child->owns_thread()) {
+    co_await child->stop();
+  } else if (child->stopping_) {
+    if (!child->stopped_) {
+      WaitOp op;
+      child->stop_finished_.push_back(op.stop_link);
+      co_await op.wait();
+    }
+  } else {
+    // Inline, not through stop(): the parent's stop already bounds it.
+    co_await child->stop_body();
+  }
+}
+
+awaitable<void> Service::stop_logged(ServicePtr s) {
+  try {
+    co_await s->stop();
+  } catch (...) {
+    s->log.error("Error while stopping: {}", ExceptionRepr{std::current_exception()});
   }
 }
 
@@ -351,8 +410,8 @@ awaitable<void> Service::stop_tasks() {
     const Wake why = co_await op.wait();
     if (why == Wake::timed_out)
       log.warning("Shutdown flag not set within {}s", shutdown_timeout.count());
+    log.debug("Shutting down now");
   }
-  log.debug("Shutting down now");
   if (tasks_.empty()) co_return;
   stop_step_ = kJoiningTasks;
   WaitOp op;
@@ -384,20 +443,34 @@ awaitable<void> Service::exit_contexts() {
   while (contexts_) contexts_ = std::move(contexts_->below);
 }
 
-awaitable<void> Service::run_callback(awaitable<void> (Service::*cb)(), const char* step) {
+awaitable<std::exception_ptr> Service::run_callback(awaitable<void> (Service::*cb)(),
+                                                    const char* step) {
   stop_step_ = step;
+  std::exception_ptr error;
   try {
     co_await (this->*cb)();
   } catch (...) {
-    crash(std::current_exception());
+    error = std::current_exception();
   }
+  co_return error;
 }
 
 awaitable<void> Service::restart() {
-  co_await stop();
-  service_reset();
-  on_init();
-  co_await on_restart();
+  std::exception_ptr failure;
+  try {
+    co_await stop();
+    service_reset();
+    on_init();
+    co_await on_restart();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // Like any callback's error, logged once as a crash (which tells the supervisor); the
+    // service is not started with its restart unfinished.
+    crash(failure);
+    std::rethrow_exception(failure);
+  }
   co_await start();
 }
 
@@ -427,13 +500,8 @@ void Service::escalate_crash(const std::exception_ptr& reason) noexcept {
     return;
   }
   // No supervisor: the crash goes up the tree (Mode's "poison pill"), up to the first
-  // ancestor that has a supervisor, which is told.
-  std::unordered_set<const Node<Service*>*> seen{beacon_.get()};
+  // ancestor that has a supervisor, which is told. The chain has no cycle (Node refuses one).
   for (auto n = beacon_->parent(); n; n = n->parent()) {
-    if (!seen.insert(n.get()).second) {
-      log.warning("Recursive loop in beacon: {}", n->path());
-      break;
-    }
     Service* s = n->data();
     if (s == nullptr) continue;
     s->mark_crashed(reason);
@@ -453,8 +521,11 @@ void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
 }
 
 awaitable<void> Service::wait_until_stopped(std::source_location where) {
-  if (should_stop()) co_return;
   WaitOp op;
+  if (should_stop()) {
+    co_await op.pass_turn();  // as sleep does
+    co_return;
+  }
   op.what = "wait_until_stopped";
   op.where = where;
   stop_waiters_.push_back(op.stop_link);
@@ -512,8 +583,14 @@ awaitable<void> Service::remove_dependency(ServicePtr s) {
         fmt::format("{}: remove_dependency of {}, which is not a dependency", label(),
                     s ? s->label() : std::string("null")));
   }
-  co_await s->stop();
+  std::exception_ptr error;
+  try {
+    co_await s->stop();
+  } catch (...) {
+    error = std::current_exception();
+  }
   discard_dependency(s);
+  if (error) std::rethrow_exception(error);
 }
 
 awaitable<void> Service::join_services(std::vector<ServicePtr> services) {
@@ -526,7 +603,7 @@ awaitable<void> Service::join_services(std::vector<ServicePtr> services) {
     }
     if (failure) crash(failure);
   }
-  for (auto it = services.rbegin(); it != services.rend(); ++it) co_await (*it)->stop();
+  for (auto it = services.rbegin(); it != services.rend(); ++it) co_await stop_logged(*it);
 }
 
 // Tasks.
@@ -538,20 +615,45 @@ void Service::check_interval(Seconds interval) {
   }
 }
 
-void Service::register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name) {
+void Service::register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name,
+                            bool exec_first) {
   for (const TaskSpec& spec : task_specs_)
     if (spec.fn == fn) return;  // the same virtual member, registered again by a subclass
   if (name.empty())
     name = fmt::format("{}#{}", interval > 0 ? "timer" : "task", task_specs_.size());
-  task_specs_.push_back(TaskSpec{fn, interval, std::move(name)});
+  task_specs_.push_back(TaskSpec{fn, interval, std::move(name), exec_first});
 }
 
-void Service::add_future(awaitable<void> a, std::string name) {
-  if (!executor_) {
-    throw std::logic_error(
-        fmt::format("{}: add_future before the service has an executor (start it first)", label()));
+FutureHandle Service::add_future(awaitable<void> a, std::string name) {
+  auto future = std::make_shared<detail::FutureState>();
+  future->name = std::move(name);
+  if (!started_) {
+    future->pending.emplace(std::move(a));
+    pending_futures_.push_back(future);
+  } else if (should_stop()) {
+    // A start that a stop cut short may still add one: it must not run on a stopped service.
+    log.debug("Not running {}: the service is stopping", future->name);
+    future->done = true;
+  } else {
+    spawn_future(future, std::move(a));
   }
-  spawn(std::move(a), std::move(name));
+  return FutureHandle(std::move(future));
+}
+
+void Service::spawn_future(std::shared_ptr<detail::FutureState> future, awaitable<void> body) {
+  std::string name = future->name;
+  spawn(std::move(body), std::move(name), &future->signal);
+  // The task may have ended already (a body that never suspends).
+  if (!future->done) tasks_.back().future = std::move(future);
+}
+
+void FutureHandle::cancel() noexcept {
+  if (state_->pending) {
+    state_->pending.reset();
+    state_->done = true;
+  } else if (state_->signal != nullptr) {
+    state_->signal->emit(asio::cancellation_type::terminal);
+  }
 }
 
 void Service::spawn(awaitable<void> body, std::string name, asio::cancellation_signal** signal) {
@@ -572,6 +674,10 @@ void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noex
     else if (!should_stop())
       log.log(mundane_level, "Terminating cancelled task: {}", it->name);
   }
+  if (it->future) {
+    it->future->signal = nullptr;
+    it->future->done = true;
+  }
   tasks_.erase(it);
   if (tasks_.empty()) tasks_joined_.fire_all(Wake::done);
 }
@@ -584,15 +690,19 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
   const std::string name = fmt::format("{}.{}", label(), spec.name);
   const std::string what = "timer " + name;
   // A fixed schedule (epoch + k * interval) keeps the timer from drifting at all.
-  auto next = clock.now() + interval;
+  auto next = clock.now() + (spec.exec_first ? Clock::duration::zero() : interval);
+  bool due = spec.exec_first;  // once at the start, without waiting for the loop
   for (;;) {
     if (should_stop()) co_return;
-    WaitOp op;
-    op.what = what;
-    stop_waiters_.push_back(op.stop_link);
-    op.expire_at(next, ex);
-    const Wake why = co_await op.wait();
-    if (why != Wake::timed_out) co_return;
+    if (!due) {
+      WaitOp op;
+      op.what = what;
+      stop_waiters_.push_back(op.stop_link);
+      op.expire_at(next, ex);
+      const Wake why = co_await op.wait();
+      if (why != Wake::timed_out) co_return;
+    }
+    due = false;
     const auto woke = clock.now();
     const double late = std::chrono::duration<double>(woke - next).count();
     if (spec.interval >= 1.0 && late >= max_drift)
@@ -634,7 +744,12 @@ bool Service::hook_sleep(WaitOp& op, Seconds d, std::source_location where) {
 awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
   if (!executor_) co_await adopt_executor();
   WaitOp op;
-  if (!hook_sleep(op, d, where)) co_return false;
+  if (!hook_sleep(op, d, where)) {
+    // Stopping already: give the loop a turn first, so that a task looping on sleep without
+    // reading its result does not spin, and meets the stop's cancellation.
+    co_await op.pass_turn();
+    co_return false;
+  }
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::timed_out;
@@ -643,7 +758,10 @@ awaitable<bool> Service::sleep(Seconds d, std::source_location where) {
 awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeout,
                                           std::source_location where) {
   WaitResult<void> r;
+  if (!executor_) co_await adopt_executor();
   if (should_stop()) {
+    WaitOp turn;
+    co_await turn.pass_turn();  // as sleep does
     r.stopped = true;
     co_return r;
   }
@@ -651,13 +769,9 @@ awaitable<WaitResult<void>> Service::wait(Event& e, std::optional<Seconds> timeo
     r.done = true;
     co_return r;
   }
-  if (!executor_) co_await adopt_executor();
   WaitOp op;
   e.attach(op);
-  if (!hook_wait(op, timeout, "wait(Event)", where)) {
-    r.stopped = true;
-    co_return r;
-  }
+  hook_wait(op, timeout, "wait(Event)", where);  // cannot fail: not stopping
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   r.done = why == Wake::done;
@@ -676,7 +790,10 @@ awaitable<bool> Service::wait_for_stopped(std::optional<Seconds> timeout,
                                           std::source_location where) {
   if (!executor_) co_await adopt_executor();
   WaitOp op;
-  if (!hook_wait(op, timeout, "wait_for_stopped", where)) co_return true;
+  if (!hook_wait(op, timeout, "wait_for_stopped", where)) {
+    co_await op.pass_turn();  // as sleep does
+    co_return true;
+  }
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
   co_return why == Wake::stopped;
@@ -689,6 +806,8 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
   out.done.assign(items.size(), 0);
   if (!executor_) co_await adopt_executor();
   if (should_stop()) {
+    WaitOp turn;
+    co_await turn.pass_turn();  // as sleep does
     out.stopped = true;
     co_return out;
   }
@@ -726,7 +845,8 @@ awaitable<std::optional<double>> Itertimer::next(std::source_location where) {
   if (service_->should_stop()) co_return std::nullopt;
   const double t = timer_.tick();
   const bool slept = co_await service_->sleep(t, where);
-  if (!slept) co_return std::nullopt;
+  // A stop in the same pass as the wake-up: the sleep ran its full time, yet nothing is due.
+  if (!slept || service_->should_stop()) co_return std::nullopt;
   timer_.on_yield();
   co_return t;
 }
@@ -748,9 +868,11 @@ class AwaitableService final : public Service {
       throw std::logic_error(fmt::format(
           "{}: a from_awaitable service runs its awaitable once and cannot restart", name_));
     }
-    add_future(std::move(*body_), name_);
+    awaitable<void> body = std::move(*body_);
     body_.reset();
-    co_return;
+    // A stop wakes this wait, which cancels the body; what the body throws comes out here.
+    const WaitResult<void> r = co_await wait(std::move(body));
+    (void)r;
   }
 
  private:

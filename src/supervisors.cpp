@@ -109,7 +109,8 @@ awaitable<void> SupervisorStrategy::start_dependency(ServicePtr child) {
 awaitable<void> SupervisorStrategy::supervise() {
   for (;;) {
     const WaitResult<void> r = co_await wait(wakeup_);
-    if (r.stopped) co_return;
+    // A crash in the same pass as our stop wakes us without "stopped": stopping still wins.
+    if (r.stopped || should_stop()) co_return;
     wakeup_.clear();
     std::vector<ServicePtr> to_start;
     std::vector<ServicePtr> to_restart;
@@ -147,10 +148,33 @@ awaitable<void> SupervisorStrategy::start_services(std::vector<ServicePtr> servi
   for (const ServicePtr& s : services) co_await start_service(s);
 }
 
-awaitable<void> SupervisorStrategy::start_service(ServicePtr s) { co_await start_dependency(s); }
+awaitable<void> SupervisorStrategy::start_service(ServicePtr s) {
+  // A supervisor that is stopping starts nothing: what it starts would outlive its stop.
+  if (should_stop()) co_return;
+  co_await start_dependency(s);
+}
 
 awaitable<void> SupervisorStrategy::stop_services(std::vector<ServicePtr> services) {
-  for (auto it = services.rbegin(); it != services.rend(); ++it) co_await (*it)->stop();
+  for (auto it = services.rbegin(); it != services.rend(); ++it) {
+    try {
+      co_await (*it)->stop();
+    } catch (...) {
+      log_unable_to_stop(**it);
+    }
+  }
+}
+
+awaitable<void> SupervisorStrategy::stop_dependency(ServicePtr child) {
+  if (!child->started()) co_return;  // never started: no on_stop, no on_shutdown
+  try {
+    co_await stop_child(child);
+  } catch (...) {
+    log_unable_to_stop(*child);
+  }
+}
+
+void SupervisorStrategy::log_unable_to_stop(const Service& s) const noexcept {
+  log.error("Unable to stop service {}: {}", s, ExceptionRepr{std::current_exception()});
 }
 
 void SupervisorStrategy::count_restart() {
@@ -179,6 +203,7 @@ double SupervisorStrategy::backoff_delay(Entry& e) {
 }
 
 awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
+  if (should_stop()) co_return;  // a supervisor that is stopping restarts nothing
   // Daemons leave info out: build the label only for a line that is written.
   if (log.enabled(LogLevel::info)) {
     log.info("Restarting dead {}! Last crash reason: {}", s->label(),
@@ -188,14 +213,16 @@ awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
   if (options_.backoff) {
     const double delay = backoff_delay(entry_of(*s));
     const bool slept = co_await sleep(delay);
-    if (!slept || find(*s) == nullptr) co_return;  // stopping, or discarded meanwhile
+    if (!slept || should_stop() || find(*s) == nullptr) co_return;  // stopping, or discarded
   }
   Entry& e = entry_of(*s);
   ++e.stats.restart_count;
   e.last_restart_at = detail::TimerQueue::of(executor()).now();
   if (options_.replacement) {
     const std::size_t index = index_of(*s);
-    co_await s->stop();
+    std::vector<ServicePtr> old{s};
+    co_await stop_services(std::move(old));
+    if (should_stop()) co_return;
     const ServicePtr fresh = co_await options_.replacement(s, index);
     insert(index, fresh);  // keeps the entry, and with it the stats
     co_await start_service(fresh);
@@ -204,7 +231,7 @@ awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
   try {
     co_await s->restart();
   } catch (...) {
-    // It crashed again while starting, and woke us: the next pass restarts it again.
+    // It crashed again (logged, and it woke us): the next pass restarts it again.
   }
 }
 

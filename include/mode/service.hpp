@@ -20,6 +20,7 @@
 #include <concepts>
 #include <cstdint>
 #include <exception>
+#include <iosfwd>
 #include <list>
 #include <memory>
 #include <optional>
@@ -106,6 +107,13 @@ class Itertimer {
 
 namespace detail {
 struct RaceState;
+/// What a FutureHandle and the future's task share.
+struct FutureState {
+  std::string name;
+  std::optional<awaitable<void>> pending;       // added before the start: runs when it starts
+  asio::cancellation_signal* signal = nullptr;  // while its task runs
+  bool done = false;
+};
 /// Which items of a race finished, and what ended the wait if not them.
 struct RaceOutcome {
   std::vector<char> done;
@@ -115,6 +123,22 @@ struct RaceOutcome {
 template <class T>
 using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 }  // namespace detail
+
+/// A future added with `Service::add_future`: its name, whether it ended, and a way to cancel it.
+/// Copyable; it may outlive the service.
+class FutureHandle {
+ public:
+  const std::string& name() const noexcept { return state_->name; }
+  /// True once it ended (finished, failed, or cancelled), or if it never ran and never will.
+  bool done() const noexcept { return state_->done; }
+  /// Cancels it (Asio's terminal cancellation) if it runs; drops it if it did not start yet.
+  void cancel() noexcept;
+
+ private:
+  friend class Service;
+  explicit FutureHandle(std::shared_ptr<detail::FutureState> s) : state_(std::move(s)) {}
+  std::shared_ptr<detail::FutureState> state_;
+};
 
 /// A service: the unit programs are built of (Mode's `mode.Service`).
 ///
@@ -179,6 +203,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   virtual std::string label() const;
   /// Label for logs: `label()` unless overridden.
   virtual std::string shortlabel() const;
+  /// The text form (Mode's repr): `<App: running>`, or `<Worker: init [<App: init>]>` where
+  /// `repr_info()` says more. Also through `fmt::format("{}", service)` and `operator<<`.
+  std::string repr() const;
   /// This service's node in the tree of services.
   Node<Service*>& beacon() const noexcept { return *beacon_; }
   std::exception_ptr crash_reason() const noexcept { return crash_reason_; }
@@ -232,8 +259,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   // Futures and contexts.
 
   /// Runs `a` as a task of this service: joined (cancelled if needed) at stop, its exception
-  /// crashes the service. Needs the executor: call it once the service started.
-  void add_future(awaitable<void> a, std::string name = "future");
+  /// crashes the service. Added before the start, it runs when the service starts; added
+  /// once the service is stopping (or crashed), it never runs: the handle says done at once.
+  FutureHandle add_future(awaitable<void> a, std::string name = "future");
 
   /// Keeps `c` until stop, when contexts are exited in reverse order (sync ones first). If `C`
   /// has `enter()`, it is called now; if it has `exit()`, that is called at stop; otherwise
@@ -261,7 +289,9 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     co_return ptr;
   }
 
-  /// A service whose start runs `a` as its task and whose stop cancels it.
+  /// A service whose start awaits `a` (Mode's `from_awaitable`): `start()` returns when `a`
+  /// finished and throws what `a` threw (a cancellation only when not stopping); `stop()`
+  /// cancels `a` if it still runs. It runs `a` once: it cannot restart.
   static ServicePtr from_awaitable(awaitable<void> a, std::string name = "from_awaitable");
 
   // Waiting.
@@ -330,18 +360,27 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     register_task(to_service_fn(fn), 0.0, std::move(name));
   }
   /// Registers `fn` to run every `interval` on a fixed schedule (Mode's `@timer`): first after
-  /// one interval; a late wake-up or a run longer than the interval is logged like Mode's
-  /// Timer does. Throws std::invalid_argument for a zero or negative interval.
+  /// one interval, or at once with `exec_first` (Mode's `exec_first=True`); a late wake-up or
+  /// a run longer than the interval is logged like Mode's Timer does. Throws
+  /// std::invalid_argument for a zero or negative interval.
   template <class S, class R>
-  void timer(Seconds interval, R (S::*fn)(), std::string name = {}) {
+  void timer(Seconds interval, R (S::*fn)(), std::string name = {}, bool exec_first = false) {
     static_assert(std::is_void_v<R> || std::is_same_v<R, awaitable<void>>,
                   "a timer method returns void or awaitable<void>");
     check_interval(interval);
-    register_task(to_service_fn(fn), interval.count(), std::move(name));
+    register_task(to_service_fn(fn), interval.count(), std::move(name), exec_first);
   }
 
   /// Starts one child during start (the default: `maybe_start`, whose failure fails the start).
   virtual awaitable<void> start_dependency(ServicePtr child);
+  /// Stops one child during stop (the default: stops it; an error of its stop is logged as
+  /// `Error while stopping child <child>: <error>` and the stop goes on).
+  virtual awaitable<void> stop_dependency(ServicePtr child);
+  /// Stops `child` as this service's stop does (within this stop's bound); throws the first
+  /// error of its stop steps.
+  awaitable<void> stop_child(ServicePtr child);
+  /// More text for `repr()`, after the state (none by default).
+  virtual std::string repr_info() const { return {}; }
   /// Puts `replacement` in the place of the child `old` (which is neither stopped nor started).
   void replace_dependency(const ServicePtr& old, const ServicePtr& replacement);
   /// Removes a child without stopping it; unknown services are ignored.
@@ -360,6 +399,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     std::variant<AsyncFn, SyncFn> fn;
     double interval;  // 0 for a task
     std::string name;
+    bool exec_first;
   };
   struct Task;
   /// A context kept until stop; the kept ones form a stack, the latest on top.
@@ -403,17 +443,22 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   void add_child(const ServicePtr& s);
   awaitable<void> start_runtime_child(ServicePtr s);
-  void register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name);
+  void register_task(std::variant<AsyncFn, SyncFn> fn, double interval, std::string name,
+                     bool exec_first = false);
   static void check_interval(Seconds interval);
   void bind_executor(const asio::any_io_executor& ex, const char* what);
   // Out of line: the executor it fetches would take room in every sleep's coroutine frame.
   awaitable<void> adopt_executor();
   awaitable<void> start_body();
   awaitable<void> stop_body();
-  awaitable<void> stop_child(ServicePtr child);
+  /// Stops `s`, logging an error of its stop instead of throwing it.
+  static awaitable<void> stop_logged(ServicePtr s);
+  void report_hung_stop() const;
   awaitable<void> stop_tasks();
   awaitable<void> exit_contexts();
-  awaitable<void> run_callback(awaitable<void> (Service::*cb)(), const char* step);
+  /// Runs a stop step; returns what it threw.
+  awaitable<std::exception_ptr> run_callback(awaitable<void> (Service::*cb)(), const char* step);
+  void spawn_future(std::shared_ptr<detail::FutureState> future, awaitable<void> body);
   awaitable<void> run_timer(TaskSpec spec);
   virtual void mark_crashed(const std::exception_ptr& reason) noexcept;
   /// After a crash: tells the supervisor, or else marks the ancestors crashed up to the first
@@ -451,6 +496,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   std::vector<TaskSpec> task_specs_;
   std::list<Task> tasks_;
   std::unique_ptr<ContextHolder> contexts_;  // the top of the stack (8 bytes: most have none)
+  std::vector<std::shared_ptr<detail::FutureState>> pending_futures_;  // added before the start
   // Shared by the services of a loop (TimerQueue::shared_executor): 16 bytes, not 56, each.
   std::shared_ptr<const asio::any_io_executor> executor_;
   mutable std::shared_ptr<spdlog::logger> logger_;
@@ -545,4 +591,44 @@ awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
   co_return r;
 }
 
+/// Writes `service.repr()`.
+std::ostream& operator<<(std::ostream& out, const Service& service);
+
+/// Mode's `async with service:`. Starts `service`, awaits `body`, then stops the service and
+/// resets it (`service_reset`), also when `body` throws; returns what `body` returned. A start
+/// that fails throws at once (it already stopped what it started). An error of the stop is
+/// thrown after the reset, unless `body` threw first.
+template <class T>
+awaitable<T> with_started(Service::ServicePtr service, awaitable<T> body) {
+  co_await service->start();
+  std::exception_ptr failure;
+  std::optional<detail::Stored<T>> result;
+  try {
+    if constexpr (std::is_void_v<T>)
+      co_await std::move(body);
+    else
+      result.emplace(co_await std::move(body));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  try {
+    co_await service->stop();
+  } catch (...) {
+    if (!failure) failure = std::current_exception();
+  }
+  service->service_reset();
+  if (failure) std::rethrow_exception(failure);
+  if constexpr (!std::is_void_v<T>) co_return std::move(*result);
+}
+
 }  // namespace mode
+
+/// `fmt::format("{}", service)`: the service's repr().
+template <class S>
+requires std::derived_from<S, mode::Service>
+struct fmt::formatter<S> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const S& s, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.repr(), ctx);
+  }
+};

@@ -103,7 +103,7 @@ class SupervisorStrategy : public Service, public SupervisorHook {
   awaitable<void> run_until_complete();
   awaitable<void> start_services(std::vector<ServicePtr> services);
   awaitable<void> start_service(ServicePtr s);
-  /// Stops them, last first.
+  /// Stops them, last first; an error of one's stop is logged and the others still stop.
   awaitable<void> stop_services(std::vector<ServicePtr> services);
   /// What the strategy does with the services that crashed (in supervision order).
   virtual awaitable<void> restart_services(std::vector<ServicePtr> crashed) = 0;
@@ -116,11 +116,15 @@ class SupervisorStrategy : public Service, public SupervisorHook {
  protected:
   awaitable<void> on_start() override;
   awaitable<void> start_dependency(ServicePtr child) override;
+  /// Skips services that never started; logs `Unable to stop service <s>: <error>`.
+  awaitable<void> stop_dependency(ServicePtr child) override;
 
   /// Logs the crash of each and stops them for good (the Forfeit strategies).
   awaitable<void> give_up(std::vector<ServicePtr> services, std::string_view why);
 
  private:
+  /// From a catch block: logs the current exception as `Unable to stop service <s>: <error>`.
+  void log_unable_to_stop(const Service& s) const noexcept;
   struct Entry {
     Entry(Service* s, RestartType t) : service(s), type(t) {}
     Service* service;

@@ -185,8 +185,7 @@ TEST_F(ThreadsTest, StopRunsOnThreadStopFirstThenTheOrdinaryStopOnTheThread) {
   EXPECT_THAT(cap.lines(),
               ElementsAre("T.on_thread_stop", "[^T]: Stopping...", "T.on_stop",
                           "[^-C]: Stopping...", "C.on_stop", "[^-C]: Shutting down...",
-                          "[^-C]: Shutting down now", "[^-C]: Shutdown complete!",
-                          "[^-C]: -Stopped!", "[^T]: Shutting down...", "[^T]: Shutting down now",
+                          "[^-C]: Shutdown complete!", "[^-C]: -Stopped!", "[^T]: Shutting down...",
                           "T.on_shutdown", "[^T]: Shutdown complete!", "[^T]: -Stopped!"));
   // A second stop waits for nothing and changes nothing.
   run(ctx, t->stop());

@@ -201,6 +201,32 @@ TEST(Node, SelfParentOrRootIsRejected) {
   EXPECT_EQ(node->parent(), nullptr);
 }
 
+// Mode lets these links close a cycle, and then depth, path and walk loop forever.
+TEST(Node, NoLinkMayCloseACycle) {
+  const auto a = IntNode::make(1);
+  const auto b = IntNode::make(2);
+  const auto c = IntNode::make(3);
+  b->set_parent(a);
+  c->set_parent(b);
+  EXPECT_EQ(invalid_argument_of([&] { a->set_parent(c); }), "Cannot attach a node below itself.");
+  EXPECT_EQ(invalid_argument_of([&] { a->set_parent(b); }), "Cannot attach a node below itself.");
+  EXPECT_EQ(a->depth(), 1u);
+  EXPECT_EQ(c->path(), "1/2/3");
+  // Through the children: a node above (or below) cannot become a child again.
+  const auto top = IntNode::make(10);
+  const auto mid = top->new_child(11);
+  const auto low = mid->new_child(12);
+  EXPECT_EQ(invalid_argument_of([&] { low->add(top); }),
+            "Cannot add a node above itself as its child.");
+  EXPECT_EQ(invalid_argument_of([&] { low->add(low); }),
+            "Cannot add a node above itself as its child.");
+  const auto other = IntNode::make(20);
+  other->add(top);  // raw child elsewhere: fine
+  EXPECT_EQ(invalid_argument_of([&] { low->add_deduplicate(other); }),
+            "Cannot add a node above itself as its child.");
+  EXPECT_EQ(top->traverse().size(), 3u);
+}
+
 TEST(Node, ReattachRejectsItselfAndItsDescendants) {
   const auto top = IntNode::make(1);
   // Top-level: the new root would be the node itself, checked first, as in Mode.

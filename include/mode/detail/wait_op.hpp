@@ -200,6 +200,12 @@ class WaitOp final : public TimerEntry {
   };
   /// Suspends until the wait completes; returns why. Asio cancellation fires `cancelled`.
   Wait wait() noexcept { return Wait{this}; }
+  /// Completes the wait at once and suspends until the loop's next pass: a coroutine gives
+  /// the loop a turn (and meets its own cancellation, if any) without a timer.
+  Wait pass_turn() noexcept {
+    fire(Wake::done);
+    return wait();
+  }
 
  private:
   friend class TimerQueue;

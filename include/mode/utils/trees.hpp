@@ -31,8 +31,12 @@ namespace mode {
 ///   refuses a parent below the node itself (std::invalid_argument);
 /// - reattach() and detach() update the root link of every node below, so root() is always
 ///   the top of the tree as built by new_child/reattach/detach;
-/// - detach() takes no argument (Mode ignores it).
-/// add(), set_parent() and set_root() are raw operations, as in Mode: they link nothing else.
+/// - detach() takes no argument (Mode ignores it);
+/// - set_parent() and add() refuse a link that would close a cycle (std::invalid_argument), so
+///   that every walk of the tree (depth, path, walk, traverse) ends. Mode allows the cycle and
+///   then loops, or warns `Recursive loop in beacon` when a crash walks it.
+/// add(), set_parent() and set_root() are otherwise raw operations, as in Mode: they link
+/// nothing else.
 ///
 /// Not thread-safe: a tree is read and changed from one thread (a service tree's executor).
 template <class T>
@@ -63,11 +67,13 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   Ptr parent() const noexcept { return parent_.lock(); }
   /// The top of the tree, or null for a top-level node.
   Ptr root() const noexcept { return root_.lock(); }
-  /// Sets the parent link only; std::invalid_argument "Parent node cannot be itself.".
+  /// Sets the parent link only; std::invalid_argument "Parent node cannot be itself." or
+  /// "Cannot attach a node below itself." if `parent` is below this node (a cycle).
   void set_parent(const Ptr& parent) {
     if (parent.get() == this) {
       throw std::invalid_argument("Parent node cannot be itself.");
     }
+    check_not_above(parent);
     parent_ = parent;
   }
   /// Sets the root link only; std::invalid_argument "Root node cannot be itself.".
@@ -98,11 +104,16 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   /// but std::bad_alloc.
   Ptr detach();
 
-  /// Appends a child (duplicates allowed); links nothing.
-  void add(Entry child) { children_.push_back(std::move(child)); }
+  /// Appends a child (duplicates allowed); links nothing. std::invalid_argument if the child
+  /// is a node that has this node below it (a cycle).
+  void add(Entry child) {
+    check_child(child);
+    children_.push_back(std::move(child));
+  }
   /// Appends a child unless an equal one is already there.
   void add_deduplicate(Entry child) {
     if (std::find(children_.begin(), children_.end(), child) == children_.end()) {
+      check_child(child);
       children_.push_back(std::move(child));
     }
   }
@@ -147,6 +158,51 @@ class Node : public std::enable_shared_from_this<Node<T>> {
       const Ptr* held = std::get_if<Ptr>(&entry);
       return held != nullptr && held->get() == node;
     };
+  }
+
+  // Refuses `above` as a parent if this node is on its parent chain: that would close a
+  // cycle. The chain has none (every link that makes one is refused), so the search ends.
+  void check_not_above(const Ptr& above) const {
+    for (Ptr n = above; n; n = n->parent_.lock()) {
+      if (n.get() == this) {
+        throw std::invalid_argument("Cannot attach a node below itself.");
+      }
+    }
+  }
+
+  // A node child must not have this node below it, nor be this node or above it.
+  void check_child(const Entry& child) const {
+    const Ptr* node = std::get_if<Ptr>(&child);
+    if (node == nullptr || !*node) {
+      return;
+    }
+    if (node->get() == this || reaches(**node, this)) {
+      throw std::invalid_argument("Cannot add a node above itself as its child.");
+    }
+    for (Ptr n = parent_.lock(); n; n = n->parent_.lock()) {
+      if (n == *node) {
+        throw std::invalid_argument("Cannot add a node above itself as its child.");
+      }
+    }
+  }
+
+  // Whether `target` is among the node children below `from` (breadth-first).
+  static bool reaches(const Node& from, const Node* target) {
+    if (target == nullptr || from.children_.empty()) {
+      return false;
+    }
+    std::vector<const Node*> queue{&from};
+    for (std::size_t i = 0; i < queue.size(); ++i) {
+      for (const Entry& child : queue[i]->children_) {
+        if (const Ptr* node = std::get_if<Ptr>(&child); node != nullptr && *node) {
+          if (node->get() == target) {
+            return true;
+          }
+          queue.push_back(node->get());
+        }
+      }
+    }
+    return false;
   }
 
   // Searches from the back, so that detaching the children of a wide node last-first (the
@@ -216,11 +272,7 @@ typename Node<T>::Ptr Node<T>::reattach(const Ptr& parent) {
   if (parent.get() == this) {
     throw std::invalid_argument("Parent node cannot be itself.");
   }
-  for (Ptr above = parent->parent(); above; above = above->parent()) {
-    if (above.get() == this) {
-      throw std::invalid_argument("Cannot attach a node below itself.");
-    }
-  }
+  check_not_above(parent);
   Ptr self = shared_self();
   const Ptr old_parent = parent_.lock();
   if (old_parent && old_parent != parent) {
