@@ -413,4 +413,74 @@ TEST(Supervisor, HundredThousandRestartsLeakNothing) {
   spdlog::set_level(level);
 }
 
+// A crash in the same pass as the supervisor's stop: the supervisor is stopping, so it does not
+// restart the crashed service (which would then run on after the supervisor's stop).
+TEST_F(SupervisorTest, AStoppingSupervisorRestartsNothing) {
+  auto sup = std::make_shared<mode::OneForOneSupervisor>(std::vector<Service::ServicePtr>{a, b});
+  run(ctx, sup->start());
+  auto crash_then_stop = [](std::shared_ptr<Worker> a,
+                            std::shared_ptr<mode::OneForOneSupervisor> sup) -> awaitable<void> {
+    a->fail();  // wakes the supervisor, whose loop resumes later in this pass
+    co_await sup->stop();
+  };
+  run(ctx, crash_then_stop(a, sup));
+  settle();
+  EXPECT_EQ(a->starts, 1);
+  EXPECT_EQ(sup->state(), "shutdown");
+  EXPECT_TRUE(cap.matching("Restarting dead").empty());
+  EXPECT_NE(a->state(), "running");
+}
+
+TEST_F(SupervisorTest, StopSkipsNeverStartedServicesAndLogsStopErrors) {
+  struct BadStop : Worker {
+    using Worker::Worker;
+    awaitable<void> on_stop() override {
+      throw Boom();
+      co_return;
+    }
+  };
+  auto bad = std::make_shared<BadStop>("Bad");
+  auto sup = std::make_shared<mode::OneForOneSupervisor>(std::vector<Service::ServicePtr>{a, bad});
+  run(ctx, sup->stop());  // never started: nothing of theirs runs
+  EXPECT_EQ(a->stops, 0);
+  EXPECT_EQ(a->state(), "init");
+
+  auto sup2 = std::make_shared<mode::OneForOneSupervisor>(std::vector<Service::ServicePtr>{b, c});
+  auto bad2 = std::make_shared<BadStop>("Bad2");
+  sup2->add(bad2);
+  run(ctx, sup2->start());
+  run(ctx, sup2->stop());
+  EXPECT_THAT(cap.matching("Unable to stop service"),
+              ElementsAre(HasSubstr("[^OneForOneSupervisor: (3@")));
+  EXPECT_THAT(cap.matching("Unable to stop service"),
+              ElementsAre(HasSubstr("]: Unable to stop service <Bad2: shutdown>: "
+                                    "(anonymous namespace)::Boom('boom')")));
+  EXPECT_EQ(b->stops, 1);
+  EXPECT_EQ(c->stops, 1);
+  EXPECT_FALSE(sup2->crashed());
+  EXPECT_EQ(sup2->state(), "shutdown");
+}
+
+TEST_F(SupervisorTest, AnOnRestartErrorIsLoggedAndTheServiceRestartedAgain) {
+  struct BadRestart : Worker {
+    using Worker::Worker;
+    int restarts = 0;
+    awaitable<void> on_restart() override {
+      if (++restarts == 1) throw Boom();
+      co_return;
+    }
+  };
+  auto r = std::make_shared<BadRestart>("R");
+  auto sup = std::make_shared<mode::OneForOneSupervisor>(std::vector<Service::ServicePtr>{r});
+  run(ctx, sup->start());
+  r->fail();
+  settle();
+  // The first crash, then the on_restart error as a crash of its own; then a good restart.
+  EXPECT_EQ(cap.matching("[^-R]: Crashed reason=").size(), 2u);
+  EXPECT_EQ(r->restarts, 2);
+  EXPECT_EQ(r->starts, 2);
+  EXPECT_EQ(r->state(), "running");
+  run(ctx, sup->stop());
+}
+
 }  // namespace
