@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the build tree into a scratch prefix and builds and runs the consumer against it.
+# Installs the build tree into a scratch prefix, then builds and runs the consumer against it:
+# once through CMake's find_package, once through pkg-config.
 set -euo pipefail
 build=$1 source=$2 scratch=$3
 rm -rf "$scratch"
@@ -7,3 +8,10 @@ cmake --install "$build" --prefix "$scratch/prefix" > /dev/null
 cmake -S "$source" -B "$scratch/consumer" -DCMAKE_PREFIX_PATH="$scratch/prefix" > /dev/null
 cmake --build "$scratch/consumer" > /dev/null
 "$scratch/consumer/consumer"
+libdir=$(dirname "$(find "$scratch/prefix" -name mode.pc)")
+export PKG_CONFIG_PATH="$libdir"
+test "$(pkg-config --modversion mode)" = "$(sed -n 's/#define MODE_VERSION_STRING "\(.*\)"/\1/p' \
+  "$scratch/prefix/include/mode/version.hpp")"
+# shellcheck disable=SC2046  # the flags are words
+c++ -o "$scratch/pc-consumer" "$source/main.cpp" $(pkg-config --cflags --libs mode)
+"$scratch/pc-consumer"
