@@ -85,6 +85,12 @@ void ReceiverList::compact() noexcept {
                          "': send without a sender needs a default sender (with_default_sender)");
 }
 
+std::string signal_repr(std::string_view kind, std::string_view label, const std::string* sender) {
+  // Mode's format: with an empty label, `<SyncSignal:  sender='snd'>` (two spaces).
+  if (sender == nullptr) return fmt::format("<{}: {}>", kind, label);
+  return fmt::format("<{}: {} sender={}>", kind, label, *sender);
+}
+
 awaitable<void> ready() { co_return; }
 
 awaitable<void> keep_alive(std::shared_ptr<const void> keep, awaitable<void> a) {

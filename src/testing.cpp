@@ -5,15 +5,30 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ostream>
+#include <string_view>
 
 namespace mode::testing {
 
+std::ostream& operator<<(std::ostream& out, const LogLine& line) {
+  const std::string_view level = line.level == LogLevel::off ? "-" : level_name(line.level);
+  return out << level << '|' << line.logger << '|' << line.text;
+}
+
 void RecordingSink::add(std::string line) {
   const std::lock_guard lock(mutex_);
-  lines_.push_back(std::move(line));
+  lines_.push_back(LogLine{LogLevel::off, {}, std::move(line)});
 }
 
 std::vector<std::string> RecordingSink::lines() {
+  const std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  out.reserve(lines_.size());
+  for (const LogLine& l : lines_) out.push_back(render(l));
+  return out;
+}
+
+std::vector<LogLine> RecordingSink::records() {
   const std::lock_guard lock(mutex_);
   return lines_;
 }
@@ -23,13 +38,20 @@ void RecordingSink::clear() {
   lines_.clear();
 }
 
+// A test's own line is rendered as given, without prefixes.
+std::string RecordingSink::render(const LogLine& line) const {
+  if (line.level == LogLevel::off) return line.text;
+  std::string out;
+  if (prefix_.logger) out.append(line.logger).append("|");
+  if (prefix_.level) out.append(level_name(line.level)).append("|");
+  out.append(line.text);
+  return out;
+}
+
 // base_sink calls this with its mutex held.
 void RecordingSink::sink_it_(const spdlog::details::log_msg& msg) {
-  std::string line;
-  if (prefix_.logger) line.append(msg.logger_name.data(), msg.logger_name.size()).append("|");
-  if (prefix_.level) line.append(level_name(msg.level)).append("|");
-  line.append(msg.payload.data(), msg.payload.size());
-  lines_.push_back(std::move(line));
+  lines_.push_back(LogLine{msg.level, std::string(msg.logger_name.data(), msg.logger_name.size()),
+                           std::string(msg.payload.data(), msg.payload.size())});
 }
 
 LogCapture::LogCapture(LogLevel level) : sink_(std::make_shared<RecordingSink>()) {
@@ -73,6 +95,15 @@ bool is_cancellation(const std::exception_ptr& e) noexcept {
 void LogCapture::record(std::string event) { sink_->add(std::move(event)); }
 
 std::vector<std::string> LogCapture::lines() const { return sink_->lines(); }
+
+std::vector<std::string> LogCapture::lines(LogLevel level) const {
+  std::vector<std::string> out;
+  for (LogLine& l : sink_->records())
+    if (l.level == level) out.push_back(std::move(l.text));
+  return out;
+}
+
+std::vector<LogLine> LogCapture::records() const { return sink_->records(); }
 
 std::vector<std::string> LogCapture::matching(std::string_view needle) const {
   std::vector<std::string> out;

@@ -3,16 +3,21 @@
 #pragma once
 
 #include <mode/awaitable.hpp>
+#include <mode/utils/objects.hpp>
 
 #include <boost/smart_ptr/intrusive_ptr.hpp>
 #include <boost/smart_ptr/intrusive_ref_counter.hpp>
+#include <fmt/format.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -42,6 +47,19 @@
 // - Sending when no receiver is connected does no work beyond checking that: SyncSignal calls
 //   nothing; Signal returns an awaitable that completes at once (its coroutine frame comes from
 //   Asio's per-thread frame cache, not the heap). A hot path can skip even that with `empty()`.
+// - The sender: `send(sender, args...)` takes an lvalue, which must outlive the send, or a
+//   temporary (an async send moves it into the send and keeps it until the send completes; it
+//   matches no sender filter). `Signal<void, Args...>` and `SyncSignal<void, Args...>` have no
+//   sender at all: receivers are called as `fn(args...)`.
+// - A default sender (`with_default_sender(*this)`, the per-instance signal) is kept by address,
+//   so its type must be neither movable nor copyable (the `PinnedSender` concept, checked at
+//   compile time): an owner whose move would leave the signal pointing at the moved-from object
+//   cannot be moved at all. (Rebinding on move was rejected: the receivers filtered by the old
+//   address would have to follow too.) Services are not movable, so `*this` in a service is fine.
+// - Text form as Mode's repr: `<Signal: Owner.name>`, with a default sender
+//   `<SyncSignal: Owner.name sender=<sender>>`, through `repr()`, `fmt` and `operator<<`. The
+//   sender is shown with its `fmt::formatter` if it has one, quoted if it is a string, else as
+//   `<Type object at 0x...>`.
 
 namespace mode {
 
@@ -68,6 +86,9 @@ class SlotBase : public boost::intrusive_ref_counter<SlotBase, boost::thread_uns
   const void* sender = nullptr;
   /// Whether `expired()` must be checked (a weak receiver).
   bool weak = false;
+  /// A plain callable (a `Receiver<void, ...>`) connected to an async Signal: called, not
+  /// awaited.
+  bool plain = false;
 };
 
 /// The receivers shared by a signal and its `with_default_sender` copies, in connection order.
@@ -185,14 +206,78 @@ class WeakReceiver final : public Receiver<R, Sender, Args...> {
   F fn_;
 };
 
+template <class T>
+inline constexpr bool is_awaitable_v = false;
+template <class T, class Executor>
+inline constexpr bool is_awaitable_v<asio::awaitable<T, Executor>> = true;
+
+/// Whether a receiver F called with Params runs as a plain call on a signal whose receivers
+/// return R: always on a SyncSignal (R void; any result ignored), and on an async Signal when
+/// its result is not an awaitable.
 template <class F, class R, class... Params>
-concept ReceiverOf = (std::is_void_v<R> && std::is_invocable_v<F&, Params...>) ||
-                     (!std::is_void_v<R> && std::is_invocable_r_v<R, F&, Params...>);
+inline constexpr bool plain_receiver_v =
+    std::is_void_v<R> || !is_awaitable_v<std::remove_cvref_t<std::invoke_result_t<F&, Params...>>>;
+
+/// A receiver a signal accepts: on an async Signal a coroutine (`awaitable<void>`) or a plain
+/// callable whose result is not an awaitable (an `awaitable<int>` would never run: refused).
+template <class F, class R, class... Params>
+concept ReceiverOf = std::is_invocable_v<F&, Params...> &&
+    (std::is_void_v<R> || std::is_invocable_r_v<R, F&, Params...> ||
+     !is_awaitable_v<std::remove_cvref_t<std::invoke_result_t<F&, Params...>>>);
+
+/// Creates the slot of a receiver `fn` of a signal whose receivers return R.
+template <class R, class Sender, class... Args, class F>
+SlotBase* make_strong_receiver(F&& fn) {
+  using D = std::decay_t<F>;
+  if constexpr (plain_receiver_v<D, R, Sender&, const Args&...>) {
+    SlotBase* slot = new StrongReceiver<D, void, Sender, Args...>(std::forward<F>(fn));
+    slot->plain = true;
+    return slot;
+  } else {
+    return new StrongReceiver<D, R, Sender, Args...>(std::forward<F>(fn));
+  }
+}
+
+template <class R, class Sender, class... Args, class Owner, class F>
+SlotBase* make_weak_receiver(std::weak_ptr<Owner> owner, F&& fn) {
+  using D = std::decay_t<F>;
+  if constexpr (plain_receiver_v<D, R, Owner&, Sender&, const Args&...>) {
+    SlotBase* slot =
+        new WeakReceiver<Owner, D, void, Sender, Args...>(std::move(owner), std::forward<F>(fn));
+    slot->plain = true;
+    return slot;
+  } else {
+    return new WeakReceiver<Owner, D, R, Sender, Args...>(std::move(owner), std::forward<F>(fn));
+  }
+}
 
 template <class R, class Sender, class... Args>
 class BasicSignal;
 
+/// `<Kind: label>`, or `<Kind: label sender=<sender>>` (Mode's Signal repr).
+std::string signal_repr(std::string_view kind, std::string_view label, const std::string* sender);
+
+/// The text of a default sender in a signal's repr.
+template <class Sender>
+std::string sender_repr(const Sender& s) {
+  using S = std::remove_cv_t<Sender>;
+  if constexpr (std::is_convertible_v<const S&, std::string_view>) {
+    return fmt::format("'{}'", std::string_view(s));
+  } else if constexpr (fmt::is_formattable<S>::value) {
+    return fmt::format("{}", s);
+  } else {
+    return fmt::format("<{} object at {}>", qualname(typeid(s)), fmt::ptr(&s));
+  }
+}
+
 }  // namespace detail
+
+/// A type whose objects stay where they are: neither movable nor copyable (so neither
+/// assignable). A signal keeps its default sender by address, so only such a sender can be one;
+/// see the file comment.
+template <class T>
+concept PinnedSender = !std::is_move_constructible_v<std::remove_cv_t<T>> &&
+                       !std::is_move_assignable_v<std::remove_cv_t<T>>;
 
 /// The handle of one connected receiver: disconnects it when dropped (RAII).
 ///
@@ -250,15 +335,14 @@ class BasicSignal {
   /// sender, it receives only that sender's sends (as in Mode).
   template <class F>
   requires ReceiverOf<std::decay_t<F>, R, Sender&, const Args&...> Connection connect(F&& fn) {
-    return add(new StrongReceiver<std::decay_t<F>, R, Sender, Args...>(std::forward<F>(fn)),
-               default_sender_);
+    return add(make_strong_receiver<R, Sender, Args...>(std::forward<F>(fn)), default_sender_);
   }
   /// Connects `fn` for the sends from `sender` only. The explicit sender wins over a default
   /// sender (Mode would silently use the default one instead).
   template <class F>
   requires ReceiverOf<std::decay_t<F>, R, Sender&, const Args&...> Connection
   connect(F&& fn, Sender& sender) {
-    return add(new StrongReceiver<std::decay_t<F>, R, Sender, Args...>(std::forward<F>(fn)),
+    return add(make_strong_receiver<R, Sender, Args...>(std::forward<F>(fn)),
                std::addressof(sender));
   }
   /// Connects `fn`, called as `fn(owner, sender, args...)` (`fn` may be a pointer to a member
@@ -267,16 +351,14 @@ class BasicSignal {
   template <class Owner, class F>
   requires ReceiverOf<std::decay_t<F>, R, Owner&, Sender&, const Args&...> Connection
   connect_weak(std::weak_ptr<Owner> owner, F&& fn) {
-    return add(new WeakReceiver<Owner, std::decay_t<F>, R, Sender, Args...>(std::move(owner),
-                                                                            std::forward<F>(fn)),
+    return add(make_weak_receiver<R, Sender, Args...>(std::move(owner), std::forward<F>(fn)),
                default_sender_);
   }
   /// A weak receiver (see above) for the sends from `sender` only.
   template <class Owner, class F>
   requires ReceiverOf<std::decay_t<F>, R, Owner&, Sender&, const Args&...> Connection
   connect_weak(std::weak_ptr<Owner> owner, F&& fn, Sender& sender) {
-    return add(new WeakReceiver<Owner, std::decay_t<F>, R, Sender, Args...>(std::move(owner),
-                                                                            std::forward<F>(fn)),
+    return add(make_weak_receiver<R, Sender, Args...>(std::move(owner), std::forward<F>(fn)),
                std::addressof(sender));
   }
 
@@ -301,6 +383,13 @@ class BasicSignal {
   Sender* default_sender() const noexcept { return default_sender_; }
 
  protected:
+  /// Mode's repr, for a signal of kind `kind` ("Signal", "SyncSignal").
+  std::string repr_as(std::string_view kind) const {
+    if (default_sender_ == nullptr) return signal_repr(kind, label(), nullptr);
+    const std::string sender = sender_repr(*default_sender_);
+    return signal_repr(kind, label(), &sender);
+  }
+
   BasicSignal(boost::intrusive_ptr<ReceiverList> list, Sender* default_sender) noexcept
       : list_(std::move(list)), default_sender_(default_sender) {}
 
@@ -343,8 +432,9 @@ Sender& BasicSignal<R, Sender, Args...>::require_default_sender() const {
 }  // namespace detail
 
 /// An asynchronous signal (Mode's `Signal`): receivers are coroutines
-/// `awaitable<void>(Sender&, Args...)`, awaited one after the other in connection order by
-/// `co_await sig.send(sender, args...)`.
+/// `awaitable<void>(Sender&, Args...)` or plain callables `void(Sender&, Args...)` (any result
+/// that is not an awaitable is ignored), run one after the other in connection order by
+/// `co_await sig.send(sender, args...)`: a coroutine is awaited, a plain callable called.
 ///
 /// Receivers run on the sender's coroutine (its executor), one at a time; `send` completes when
 /// the last one has. A receiver's exception, including `operation_aborted` when the sending
@@ -354,16 +444,27 @@ template <class Sender, class... Args>
 class Signal : public detail::BasicSignal<awaitable<void>, Sender, Args...> {
   using Base = detail::BasicSignal<awaitable<void>, Sender, Args...>;
   using Receiver = detail::Receiver<awaitable<void>, Sender, Args...>;
+  using PlainReceiver = detail::Receiver<void, Sender, Args...>;
+  using Owned = std::remove_cv_t<Sender>;
 
  public:
   using Base::Base;
 
-  /// Awaits every receiver for `sender`, in connection order.
+  /// Awaits every receiver for `sender`, in connection order. `sender` must outlive the send.
   awaitable<void> send(Sender& sender, Args... args) const {
     detail::ReceiverList* list = this->sending_list();
     if (list == nullptr) return detail::ready();
     return deliver(boost::intrusive_ptr<detail::ReceiverList>(list), std::addressof(sender),
                    std::move(args)...);
+  }
+  /// Awaits every receiver for a temporary `sender`, which the send keeps (moved or copied)
+  /// until it completes; no sender filter matches it.
+  awaitable<void> send(Sender&& sender,
+                       Args... args) const requires std::is_constructible_v<Owned, Sender&&> {
+    detail::ReceiverList* list = this->sending_list();
+    if (list == nullptr) return detail::ready();
+    return deliver_owned(boost::intrusive_ptr<detail::ReceiverList>(list), Owned(std::move(sender)),
+                         std::move(args)...);
   }
   /// `send` from the default sender; throws std::logic_error if there is none.
   awaitable<void> send(Args... args) const {
@@ -372,11 +473,15 @@ class Signal : public detail::BasicSignal<awaitable<void>, Sender, Args...> {
 
   /// A signal sharing these receivers (and name) whose `send(args...)` sends from `sender` and
   /// whose `connect(fn)` connects for `sender` only: the per-instance copy of a class's signal.
-  Signal with_default_sender(Sender& sender) const {
+  /// `sender` must be pinned (not movable, not copyable): the signal keeps its address.
+  Signal with_default_sender(Sender& sender) const requires PinnedSender<Sender> {
     return Signal(this->shared_list(), std::addressof(sender));
   }
   /// A signal with the same name, owner and default sender and no receivers (as in Mode).
   Signal clone() const { return Signal(this->fresh_list(), this->default_sender()); }
+
+  /// Mode's repr: `<Signal: Owner.name>` or `<Signal: Owner.name sender=...>`.
+  std::string repr() const { return this->repr_as("Signal"); }
 
  private:
   static awaitable<void> deliver(boost::intrusive_ptr<detail::ReceiverList> list, Sender* sender,
@@ -386,8 +491,15 @@ class Signal : public detail::BasicSignal<awaitable<void>, Sender, Args...> {
     for (std::size_t i = 0; i < n; ++i) {
       detail::SlotBase& slot = list->at(i);
       if (!list->admits(slot, sender)) continue;
-      co_await static_cast<Receiver&>(slot).call(*sender, args...);
+      if (slot.plain)
+        static_cast<PlainReceiver&>(slot).call(*sender, args...);
+      else
+        co_await static_cast<Receiver&>(slot).call(*sender, args...);
     }
+  }
+  static awaitable<void> deliver_owned(boost::intrusive_ptr<detail::ReceiverList> list,
+                                       Owned sender, Args... args) {
+    co_await deliver(std::move(list), std::addressof(sender), std::move(args)...);
   }
 };
 
@@ -410,16 +522,25 @@ class SyncSignal : public detail::BasicSignal<void, Sender, Args...> {
     detail::ReceiverList* list = this->sending_list();
     if (list != nullptr) deliver(*list, std::addressof(sender), args...);
   }
+  /// Calls every receiver for a temporary `sender` (which lives until the send returns); no
+  /// sender filter matches it.
+  void send(Sender&& sender, const Args&... args) const {
+    send(static_cast<Sender&>(sender), args...);
+  }
   /// `send` from the default sender; throws std::logic_error if there is none.
   void send(const Args&... args) const { send(this->require_default_sender(), args...); }
 
   /// A signal sharing these receivers (and name) whose `send(args...)` sends from `sender` and
   /// whose `connect(fn)` connects for `sender` only: the per-instance copy of a class's signal.
-  SyncSignal with_default_sender(Sender& sender) const {
+  /// `sender` must be pinned (not movable, not copyable): the signal keeps its address.
+  SyncSignal with_default_sender(Sender& sender) const requires PinnedSender<Sender> {
     return SyncSignal(this->shared_list(), std::addressof(sender));
   }
   /// A signal with the same name, owner and default sender and no receivers (as in Mode).
   SyncSignal clone() const { return SyncSignal(this->fresh_list(), this->default_sender()); }
+
+  /// Mode's repr: `<SyncSignal: Owner.name>` or `<SyncSignal: Owner.name sender=...>`.
+  std::string repr() const { return this->repr_as("SyncSignal"); }
 
  private:
   static void deliver(detail::ReceiverList& list, Sender* sender, const Args&... args) {
@@ -433,4 +554,140 @@ class SyncSignal : public detail::BasicSignal<void, Sender, Args...> {
   }
 };
 
+namespace detail {
+
+/// The sender of a sender-less signal's sends.
+struct NoSender {};
+inline constexpr NoSender no_sender{};
+
+/// A sender-less signal's receiver `fn(args...)`, called as the underlying signal's receivers.
+template <class F>
+struct WithoutSender {
+  F fn;
+  template <class... A>
+  auto operator()(const NoSender& /*sender*/, A&&... args) -> std::invoke_result_t<F&, A&&...> {
+    return std::invoke(fn, std::forward<A>(args)...);
+  }
+};
+/// The same for a weak receiver `fn(owner, args...)`.
+template <class F>
+struct WeakWithoutSender {
+  F fn;
+  template <class Owner, class... A>
+  auto operator()(Owner& owner, const NoSender& /*sender*/, A&&... args)
+      -> std::invoke_result_t<F&, Owner&, A&&...> {
+    return std::invoke(fn, owner, std::forward<A>(args)...);
+  }
+};
+
+/// A signal without sender: receivers `fn(args...)`, `send(args...)`. Built on `Impl`, a
+/// Signal or SyncSignal whose sender is a NoSender.
+template <class Impl, class R, class... Args>
+class SenderlessSignal {
+ public:
+  using sender_type = void;
+
+  explicit SenderlessSignal(std::string name = {}, std::string owner = {})
+      : impl_(std::move(name), std::move(owner)) {}
+
+  /// Connects `fn`, called as `fn(args...)` for every send.
+  template <class F>
+  requires ReceiverOf < WithoutSender<std::decay_t<F>>, R,
+  const NoSender&, const Args&... > Connection connect(F&& fn) {
+    return impl_.connect(WithoutSender<std::decay_t<F>>{std::forward<F>(fn)});
+  }
+  /// Connects `fn`, called as `fn(owner, args...)` while `owner` lives (see BasicSignal).
+  template <class Owner, class F>
+  requires ReceiverOf<WeakWithoutSender<std::decay_t<F>>, R, Owner&, const NoSender&,
+                      const Args&...>
+      Connection connect_weak(std::weak_ptr<Owner> owner, F&& fn) {
+    return impl_.connect_weak(std::move(owner),
+                              WeakWithoutSender<std::decay_t<F>>{std::forward<F>(fn)});
+  }
+  bool disconnect(Connection& c) noexcept { return impl_.disconnect(c); }
+
+  bool empty() const noexcept { return impl_.empty(); }
+  std::size_t receiver_count() const noexcept { return impl_.receiver_count(); }
+  const std::string& name() const noexcept { return impl_.name(); }
+  const std::string& owner() const noexcept { return impl_.owner(); }
+  std::string label() const { return impl_.label(); }
+  std::string repr() const { return impl_.repr(); }
+
+ protected:
+  explicit SenderlessSignal(Impl impl) noexcept : impl_(std::move(impl)) {}
+
+  Impl impl_;
+};
+
+}  // namespace detail
+
+/// An asynchronous signal without sender: receivers are `awaitable<void>(Args...)` coroutines or
+/// plain `void(Args...)` callables, run in connection order by `co_await sig.send(args...)`.
+/// Otherwise as Signal.
+template <class... Args>
+class Signal<void, Args...>
+    : public detail::SenderlessSignal<Signal<const detail::NoSender, Args...>, awaitable<void>,
+                                      Args...> {
+  using Impl = Signal<const detail::NoSender, Args...>;
+  using Base = detail::SenderlessSignal<Impl, awaitable<void>, Args...>;
+
+ public:
+  using Base::Base;
+
+  /// Runs every receiver, in connection order.
+  awaitable<void> send(Args... args) const {
+    return this->impl_.send(detail::no_sender, std::move(args)...);
+  }
+  /// A signal with the same name and owner and no receivers.
+  Signal clone() const { return Signal(this->impl_.clone()); }
+
+ private:
+  explicit Signal(Impl impl) noexcept : Base(std::move(impl)) {}
+};
+
+/// A synchronous signal without sender: receivers are `void(Args...)` callables, called in
+/// connection order by `sig.send(args...)`. Otherwise as SyncSignal.
+template <class... Args>
+class SyncSignal<void, Args...>
+    : public detail::SenderlessSignal<SyncSignal<const detail::NoSender, Args...>, void, Args...> {
+  using Impl = SyncSignal<const detail::NoSender, Args...>;
+  using Base = detail::SenderlessSignal<Impl, void, Args...>;
+
+ public:
+  using Base::Base;
+
+  /// Calls every receiver, in connection order.
+  void send(const Args&... args) const { this->impl_.send(detail::no_sender, args...); }
+  /// A signal with the same name and owner and no receivers.
+  SyncSignal clone() const { return SyncSignal(this->impl_.clone()); }
+
+ private:
+  explicit SyncSignal(Impl impl) noexcept : Base(std::move(impl)) {}
+};
+
+template <class Sender, class... Args>
+std::ostream& operator<<(std::ostream& out, const Signal<Sender, Args...>& s) {
+  return out << s.repr();
+}
+template <class Sender, class... Args>
+std::ostream& operator<<(std::ostream& out, const SyncSignal<Sender, Args...>& s) {
+  return out << s.repr();
+}
+
 }  // namespace mode
+
+template <class Sender, class... Args>
+struct fmt::formatter<mode::Signal<Sender, Args...>> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const mode::Signal<Sender, Args...>& s, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.repr(), ctx);
+  }
+};
+
+template <class Sender, class... Args>
+struct fmt::formatter<mode::SyncSignal<Sender, Args...>> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const mode::SyncSignal<Sender, Args...>& s, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format(s.repr(), ctx);
+  }
+};

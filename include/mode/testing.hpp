@@ -12,11 +12,13 @@
 
 #include <chrono>
 #include <exception>
+#include <iosfwd>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -88,8 +90,20 @@ T run(asio::io_context& ctx, awaitable<T> body,
   if constexpr (!std::is_void_v<T>) return std::move(*out->value);
 }
 
-/// A spdlog sink that keeps each line as text: the message, after `logger|` and `LEVEL|` (Mode's
-/// level names) when asked. Thread-safe.
+/// One recorded line: its level, its logger's name and its message.
+struct LogLine {
+  /// `LogLevel::off` for an event the test recorded itself (`LogCapture::record`).
+  LogLevel level = LogLevel::off;
+  std::string logger;
+  std::string text;
+
+  friend bool operator==(const LogLine&, const LogLine&) = default;
+};
+/// `INFO|logger|text` (Mode's level names; `-` for a test's own event), for test failures.
+std::ostream& operator<<(std::ostream& out, const LogLine& line);
+
+/// A spdlog sink that keeps each line with its level; `lines()` renders each as text: the
+/// message, after `logger|` and `LEVEL|` (Mode's level names) when asked. Thread-safe.
 class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   struct Prefix {
@@ -99,21 +113,24 @@ class RecordingSink final : public spdlog::sinks::base_sink<std::mutex> {
   RecordingSink() = default;
   explicit RecordingSink(Prefix prefix) : prefix_(prefix) {}
 
-  /// Appends a line of the test's own.
+  /// Appends a line of the test's own (level `off`).
   void add(std::string line);
   std::vector<std::string> lines();
+  /// The lines with their levels and loggers, unrendered.
+  std::vector<LogLine> records();
   void clear();
 
  private:
   void sink_it_(const spdlog::details::log_msg& msg) override;
   void flush_() override {}
+  std::string render(const LogLine& line) const;
 
   Prefix prefix_;
-  std::vector<std::string> lines_;
+  std::vector<LogLine> lines_;
 };
 
-/// Records every log line (the message only, "%v") of every mode logger while it lives, and
-/// lets the test record its own events in the same sequence.
+/// Records every log line (the message only, "%v", and its level) of every mode logger while it
+/// lives, and lets the test record its own events in the same sequence.
 class LogCapture {
  public:
   explicit LogCapture(LogLevel level = LogLevel::debug);
@@ -121,9 +138,14 @@ class LogCapture {
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
 
-  /// Appends an event of the test to the sequence.
+  /// Appends an event of the test to the sequence (its level is `LogLevel::off`).
   void record(std::string event);
+  /// The messages, in order.
   std::vector<std::string> lines() const;
+  /// The messages logged at exactly `level`, in order.
+  std::vector<std::string> lines(LogLevel level) const;
+  /// Every line with its level and logger, in order.
+  std::vector<LogLine> records() const;
   /// The lines that contain `needle`.
   std::vector<std::string> matching(std::string_view needle) const;
   void clear();

@@ -6,8 +6,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <typeindex>
 #include <unordered_map>
+#include <utility>
 
 namespace mode {
 namespace {
@@ -53,9 +58,69 @@ std::string namespace_of(const std::type_info& type) {
 
 namespace {
 
-// "Type('what')", or "Type()" for an exception that is not a std::exception.
-std::string repr(const std::type_info& type, const std::exception* ex) {
-  return ex != nullptr ? qualname(type) + "('" + ex->what() + "')" : qualname(type) + "()";
+// The thrown values whose text exception_repr shows (`throw 42`, `throw "boom"`).
+template <class... Ts>
+struct TypeList {};
+using ValueTypes = TypeList<bool, char, signed char, unsigned char, short, unsigned short, int,
+                            unsigned, long, unsigned long, long long, unsigned long long, float,
+                            double, long double, const char*, char*, std::string, std::string_view>;
+
+template <class T>
+std::string value_repr(const T& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v ? "bool(true)" : "bool(false)";
+  } else if constexpr (std::is_same_v<T, char>) {
+    return fmt::format("char('{}')", v);
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    return fmt::format("{}({})", qualname(typeid(T)), +v);  // +: a signed char as a number
+  } else if constexpr (std::is_pointer_v<T>) {
+    const char* type = std::is_const_v<std::remove_pointer_t<T>> ? "const char*" : "char*";
+    return v != nullptr ? fmt::format("{}('{}')", type, v) : fmt::format("{}(nullptr)", type);
+  } else {
+    return fmt::format("{}('{}')",
+                       std::is_same_v<T, std::string> ? "std::string" : "std::string_view",
+                       std::string_view(v));
+  }
+}
+
+// `Type(value)` if `object`, of type `type`, is one of ValueTypes.
+template <class... Ts>
+std::optional<std::string> known_value_repr(const std::type_info& type, const void* object,
+                                            TypeList<Ts...> /*types*/) {
+  std::optional<std::string> out;
+  static_cast<void>(
+      ((type == typeid(Ts) && (out = value_repr(*static_cast<const Ts*>(object)), true)) || ...));
+  return out;
+}
+
+// The same, found by rethrowing `e` (where the thrown object's address cannot be read).
+template <class... Ts>
+std::optional<std::string> caught_value_repr(const std::exception_ptr& e,
+                                             TypeList<Ts...> /*types*/) {
+  std::optional<std::string> out;
+  auto try_one = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    try {
+      std::rethrow_exception(e);
+    } catch (const T& v) {
+      out = value_repr(v);
+    } catch (...) {
+    }
+    return out.has_value();
+  };
+  static_cast<void>((try_one(std::type_identity<Ts>{}) || ...));
+  return out;
+}
+
+// "Type('what')" for a std::exception; "Type(value)" for a thrown integral, floating or string
+// value; "Type()" for anything else.
+std::string repr(const std::type_info& type, const std::exception* ex, const void* object) {
+  if (ex != nullptr) return qualname(type) + "('" + ex->what() + "')";
+  if (object != nullptr) {
+    std::optional<std::string> value = known_value_repr(type, object, ValueTypes{});
+    if (value) return std::move(*value);
+  }
+  return qualname(type) + "()";
 }
 
 }  // namespace
@@ -68,18 +133,23 @@ std::string exception_repr(const std::exception_ptr& e) noexcept {
     // crash logs read every crash). libstdc++'s exception_ptr holds the thrown object's address.
     static_assert(sizeof(std::exception_ptr) == sizeof(void*));
     if (const std::type_info* type = e.__cxa_exception_type()) {
-      void* object = nullptr;
-      std::memcpy(&object, &e, sizeof object);
+      void* thrown = nullptr;
+      std::memcpy(&thrown, &e, sizeof thrown);
+      void* object = thrown;  // __do_catch moves it to the std::exception base
       const bool is_exception = typeid(std::exception).__do_catch(type, &object, 1);
-      return repr(*type, is_exception ? static_cast<const std::exception*>(object) : nullptr);
+      return repr(*type, is_exception ? static_cast<const std::exception*>(object) : nullptr,
+                  thrown);
     }
 #endif
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      return repr(typeid(ex), &ex);
+      return repr(typeid(ex), &ex, nullptr);
     } catch (...) {
-      if (const std::type_info* t = abi::__cxa_current_exception_type()) return repr(*t, nullptr);
+      std::optional<std::string> value = caught_value_repr(e, ValueTypes{});
+      if (value) return std::move(*value);
+      if (const std::type_info* t = abi::__cxa_current_exception_type())
+        return repr(*t, nullptr, nullptr);
     }
   } catch (...) {
   }

@@ -37,4 +37,21 @@ void FlowControlQueueBase::raise_error(bool items_left) {
   std::rethrow_exception(error);
 }
 
+void FlowControlQueueBase::endorse_pressure_drop(std::size_t size) {
+  if (size > 0) {
+    if (size > pressure_drop_size()) return;
+    // Items are left to call the others as the queue drains further.
+    const PressureDrop drop = std::move(pending_drops_.front());
+    pending_drops_.pop_front();
+    drop.fn();
+  } else {
+    while (!pending_drops_.empty()) {
+      const PressureDrop drop = std::move(pending_drops_.front());
+      pending_drops_.pop_front();
+      drop.fn();
+    }
+  }
+  on_pressure_drop();
+}
+
 }  // namespace mode

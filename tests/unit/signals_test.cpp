@@ -6,10 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -24,7 +26,16 @@ using mode::Signal;
 using mode::SyncSignal;
 using Log = std::vector<std::string>;
 
+// A sender that stays where it is (PinnedSender), as a service does: it can be a default sender.
 struct Sender {
+  explicit Sender(std::string id) : id(std::move(id)) {}
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+  std::string id;
+};
+
+// A sender that is a value: it can be sent as a temporary, but cannot be a default sender.
+struct Message {
   std::string id;
 };
 
@@ -672,6 +683,239 @@ TEST(Signal, SendKeepsItsReceiversAliveWhenTheSignalIsDestroyed) {
   mode::testing::run(ctx, sig->send(a, 1));
   EXPECT_EQ(sig, nullptr);
   EXPECT_EQ(log, (Log{"after:a:1", "after done"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plain receivers on an async Signal, temporary senders, sender-less signals (issue 12)
+
+template <class Sig, class F>
+concept Connectable = requires(Sig& sig, F fn) {
+  sig.connect(std::move(fn));
+};
+
+// A receiver whose coroutine would never run if its result were dropped.
+awaitable<int> returns_an_int(Sender& /*sender*/, int x) { co_return x; }
+
+static_assert(Connectable<Signal<Sender, int>, void (*)(Sender&, int)>);
+static_assert(Connectable<Signal<Sender, int>, int (*)(Sender&, int)>);
+static_assert(Connectable<Signal<Sender, int>, awaitable<void> (*)(Sender&, int)>);
+static_assert(!Connectable<Signal<Sender, int>, decltype(&returns_an_int)>);
+static_assert(!Connectable<Signal<Sender, int>, void (*)(int)>);
+
+TEST(Signal, AcceptsPlainReceiversAndCallsThemInConnectionOrder) {
+  asio::io_context ctx;
+  Signal<Sender, int> sig;
+  Log log;
+  Sender a{"a"};
+  auto listener = std::make_shared<Listener>(&log);
+  const Connection c1 = sig.connect(sync_receiver(&log, "plain"));
+  const Connection c2 = sig.connect(async_receiver(&log, "async"));
+  const Connection c3 = sig.connect([&](Sender& s, int x) {
+    log.push_back("result ignored:" + s.id);
+    return x * 2;
+  });
+  const Connection c4 = sig.connect_weak(std::weak_ptr(listener), &Listener::on_sync);
+  const Connection c5 = sig.connect(sync_receiver(&log, "onlyA"), a);
+  mode::testing::run(ctx, sig.send(a, 3));
+  EXPECT_EQ(log, (Log{"plain:a:3", "async:a:3", "async done", "result ignored:a", "listener:a:3",
+                      "onlyA:a:3"}));
+  EXPECT_EQ(sig.receiver_count(), 5u);
+  listener.reset();
+  EXPECT_EQ(sig.receiver_count(), 4u);
+}
+
+TEST(Signal, PlainReceiverExceptionPropagatesAndStopsTheSend) {
+  asio::io_context ctx;
+  Signal<Sender, int> sig;
+  Log log;
+  Sender a{"a"};
+  const Connection c1 = sig.connect([](Sender&, int) { throw std::runtime_error("plain"); });
+  const Connection c2 = sig.connect(async_receiver(&log, "after"));
+  EXPECT_THROW(mode::testing::run(ctx, sig.send(a, 1)), std::runtime_error);
+  EXPECT_TRUE(log.empty());
+}
+
+TEST(Signal, SendKeepsATemporarySenderUntilItCompletes) {
+  asio::io_context ctx;
+  Signal<Message, int> sig;
+  Log log;
+  const Connection c = sig.connect(
+      [&log](Message& m, int x) -> awaitable<void> { return record(&log, "r", m.id, x); });
+  const Connection plain = sig.connect([&log](Message& m, int) { log.push_back("plain:" + m.id); });
+  // The awaitable outlives the full expression that made the temporary.
+  awaitable<void> pending = sig.send(Message{std::string(40, 'x')}, 1);
+  log.push_back("not started");
+  mode::testing::run(ctx, std::move(pending));
+  EXPECT_EQ(log, (Log{"not started", "r:" + std::string(40, 'x') + ":1", "r done",
+                      "plain:" + std::string(40, 'x')}));
+  const Message named{"named"};
+  Signal<const Message> const_sig;
+  const Connection cc = const_sig.connect([&log](const Message& m) { log.push_back(m.id); });
+  mode::testing::run(ctx, const_sig.send(Message{"const temp"}));
+  mode::testing::run(ctx, const_sig.send(named));
+  EXPECT_EQ(log.back(), "named");
+  EXPECT_EQ(log[log.size() - 2], "const temp");
+}
+
+TEST(SyncSignal, SendTakesATemporarySender) {
+  SyncSignal<Message, int> sig;
+  Log log;
+  const Connection c =
+      sig.connect([&log](Message& m, int x) { log.push_back(m.id + std::to_string(x)); });
+  sig.send(Message{"temp"}, 1);
+  EXPECT_EQ(log, (Log{"temp1"}));
+}
+
+awaitable<void> record_no_sender(Log* log, std::string tag, int x) {
+  log->push_back(tag + ":" + std::to_string(x));
+  co_await yield();
+  log->push_back(tag + " done");
+}
+
+TEST(Signal, WithoutSenderReceiversTakeOnlyTheArguments) {
+  asio::io_context ctx;
+  Signal<void, int> sig("on_tick", "Clock");
+  Log log;
+  auto listener = std::make_shared<Log>();
+  const Connection c1 = sig.connect([&log](int x) { return record_no_sender(&log, "async", x); });
+  Connection c2 = sig.connect([&log](int x) { log.push_back("plain:" + std::to_string(x)); });
+  const Connection c3 = sig.connect_weak(
+      std::weak_ptr(listener), [](Log& l, int x) { l.push_back("weak:" + std::to_string(x)); });
+  EXPECT_EQ(sig.receiver_count(), 3u);
+  EXPECT_EQ(sig.label(), "Clock.on_tick");
+  mode::testing::run(ctx, sig.send(7));
+  EXPECT_EQ(log, (Log{"async:7", "async done", "plain:7"}));
+  EXPECT_EQ(*listener, (Log{"weak:7"}));
+  EXPECT_TRUE(sig.disconnect(c2));
+  Signal<void, int> copy = sig.clone();
+  EXPECT_TRUE(copy.empty());
+  EXPECT_EQ(copy.label(), "Clock.on_tick");
+  EXPECT_EQ(fmt::format("{}", sig), "<Signal: Clock.on_tick>");
+  static_assert(std::is_void_v<Signal<void, int>::sender_type>);
+  static_assert(!Connectable<Signal<void, int>, void (*)(Sender&, int)>);
+}
+
+TEST(SyncSignal, WithoutSenderReceiversTakeOnlyTheArguments) {
+  SyncSignal<void, std::string, std::vector<int>&> sig;
+  std::vector<int> out;
+  const Connection c = sig.connect(
+      [](const std::string& s, std::vector<int>& v) { v.push_back(static_cast<int>(s.size())); });
+  sig.send("four", out);
+  EXPECT_EQ(out, std::vector<int>{4});
+  EXPECT_EQ(fmt::format("{}", sig), "<SyncSignal: >");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Default senders are pinned (issue 12): the signal keeps the sender's address.
+
+template <class Sig, class S>
+concept CanHaveDefaultSender = requires(const Sig& sig, S& sender) {
+  sig.with_default_sender(sender);
+};
+
+static_assert(mode::PinnedSender<Sender>);
+static_assert(!mode::PinnedSender<Message>);
+static_assert(CanHaveDefaultSender<Signal<Sender, int>, Sender>);
+static_assert(CanHaveDefaultSender<SyncSignal<const Sender, int>, const Sender>);
+// A movable owner would leave its per-instance signal pointing at the moved-from object.
+static_assert(!CanHaveDefaultSender<Signal<Message, int>, Message>);
+static_assert(!CanHaveDefaultSender<SyncSignal<Message, int>, Message>);
+static_assert(!CanHaveDefaultSender<SyncSignal<const Message, int>, const Message>);
+
+// The per-instance pattern: the owner's class signal, and its own copy with itself as sender.
+class Widget {
+ public:
+  static SyncSignal<Widget, int>& changed() {
+    static SyncSignal<Widget, int> signal("on_changed", "Widget");
+    return signal;
+  }
+  explicit Widget(std::string name) : name(std::move(name)) {}
+  Widget(const Widget&) = delete;
+  Widget& operator=(const Widget&) = delete;
+
+  std::string name;
+  SyncSignal<Widget, int> on_changed = changed().with_default_sender(*this);
+};
+
+static_assert(!std::is_move_constructible_v<Widget>);
+
+TEST(SyncSignal, PerInstanceSignalOfAPinnedOwner) {
+  Log log;
+  Widget w1("w1");
+  Widget w2("w2");
+  const Connection all = Widget::changed().connect(
+      [&log](Widget& w, int x) { log.push_back("all:" + w.name + std::to_string(x)); });
+  const Connection mine = w1.on_changed.connect(
+      [&log](Widget& w, int x) { log.push_back("w1:" + w.name + std::to_string(x)); });
+  w1.on_changed.send(1);
+  w2.on_changed.send(2);
+  EXPECT_EQ(log, (Log{"all:w11", "w1:w11", "all:w22"}));
+  EXPECT_EQ(w1.on_changed.repr(), "<SyncSignal: Widget.on_changed sender=<" +
+                                      mode::qualname<Widget>() + " object at " +
+                                      fmt::format("{}", fmt::ptr(&w1)) + ">>");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text form (Mode's repr)
+
+// A sender with a text form of its own.
+struct Named {
+  explicit Named(std::string n) : name(std::move(n)) {}
+  Named(const Named&) = delete;
+  Named& operator=(const Named&) = delete;
+  std::string name;
+};
+
+}  // namespace
+
+template <>
+struct fmt::formatter<Named> : fmt::formatter<std::string_view> {
+  template <class Context>
+  auto format(const Named& n, Context& ctx) const {
+    return fmt::formatter<std::string_view>::format("<Named: " + n.name + ">", ctx);
+  }
+};
+
+namespace {
+
+TEST(Signal, TextFormIsModesRepr) {
+  Signal<Sender, int> cls("on_started", "X");
+  EXPECT_EQ(cls.repr(), "<Signal: X.on_started>");
+  EXPECT_EQ(fmt::format("{}", cls), "<Signal: X.on_started>");
+  EXPECT_EQ(fmt::format("[{:>25}]", cls), "[   <Signal: X.on_started>]");  // string specs apply
+  std::ostringstream out;
+  out << cls;
+  EXPECT_EQ(out.str(), "<Signal: X.on_started>");
+  EXPECT_EQ((Signal<Sender>("on_x").repr()), "<Signal: on_x>");
+  EXPECT_EQ((Signal<Sender>().repr()), "<Signal: >");
+
+  SyncSignal<Named> named_cls("on_stopped", "Y");
+  Named y("y");
+  SyncSignal<Named> on_y = named_cls.with_default_sender(y);
+  EXPECT_EQ(fmt::format("{}", on_y), "<SyncSignal: Y.on_stopped sender=<Named: y>>");
+  std::ostringstream sync_out;
+  sync_out << named_cls;
+  EXPECT_EQ(sync_out.str(), "<SyncSignal: Y.on_stopped>");
+
+  Sender x{"x"};
+  const Signal<Sender, int> on_x = cls.with_default_sender(x);
+  EXPECT_EQ(on_x.repr(), "<Signal: X.on_started sender=<" + mode::qualname<Sender>() +
+                             " object at " + fmt::format("{}", fmt::ptr(&x)) + ">>");
+}
+
+// A string sender is quoted, as Mode's repr of a str: `<SyncSignal:  sender='snd'>`.
+struct Label {
+  explicit Label(std::string t) : text(std::move(t)) {}
+  Label(const Label&) = delete;
+  Label& operator=(const Label&) = delete;
+  operator std::string_view() const noexcept { return text; }  // NOLINT: the point of the test
+  std::string text;
+};
+
+TEST(SyncSignal, TextFormQuotesAStringSenderAsMode) {
+  SyncSignal<Label> sig;
+  Label snd("snd");
+  EXPECT_EQ(sig.with_default_sender(snd).repr(), "<SyncSignal:  sender='snd'>");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -114,6 +115,44 @@ TEST(LogCapture, RecordsMessagesOfModeLoggersInOrder) {
   EXPECT_EQ(capture.lines(),
             (std::vector<std::string>{"one 1", "test event", "two", "three", "four"}));
   EXPECT_EQ(capture.matching("t"), (std::vector<std::string>{"test event", "two", "three"}));
+}
+
+TEST(LogCapture, RecordsEachLinesLevelAndLogger) {
+  const auto logger = mode::get_logger("testing_test.levels_recorded");
+  LogCapture capture;
+  logger->info("started");
+  capture.record("test event");
+  logger->warn("slow");
+  logger->error("failed {}", 1);
+  logger->warn("slow again");
+  using mode::testing::LogLine;
+  EXPECT_EQ(capture.records(),
+            (std::vector<LogLine>{{LogLevel::info, "testing_test.levels_recorded", "started"},
+                                  {LogLevel::off, "", "test event"},
+                                  {LogLevel::warn, "testing_test.levels_recorded", "slow"},
+                                  {LogLevel::err, "testing_test.levels_recorded", "failed 1"},
+                                  {LogLevel::warn, "testing_test.levels_recorded", "slow again"}}));
+  EXPECT_EQ(capture.lines(LogLevel::warn), (std::vector<std::string>{"slow", "slow again"}));
+  EXPECT_EQ(capture.lines(LogLevel::err), std::vector<std::string>{"failed 1"});
+  EXPECT_TRUE(capture.lines(LogLevel::critical).empty());
+  // The text-only view is unchanged.
+  EXPECT_EQ(capture.lines(),
+            (std::vector<std::string>{"started", "test event", "slow", "failed 1", "slow again"}));
+  std::ostringstream printed;
+  printed << capture.records()[3] << ' ' << capture.records()[1];
+  EXPECT_EQ(printed.str(), "ERROR|testing_test.levels_recorded|failed 1 -||test event");
+}
+
+TEST(LogCapture, RecordingSinkKeepsLevelsBehindItsPrefixes) {
+  auto sink = std::make_shared<mode::testing::RecordingSink>(
+      mode::testing::RecordingSink::Prefix{.logger = true, .level = true});
+  spdlog::logger logger("testing_test.sink", sink);
+  logger.warn("w");
+  sink->add("own");
+  EXPECT_EQ(sink->lines(), (std::vector<std::string>{"testing_test.sink|WARNING|w", "own"}));
+  ASSERT_EQ(sink->records().size(), 2u);
+  EXPECT_EQ(sink->records()[0].level, LogLevel::warn);
+  EXPECT_EQ(sink->records()[1].level, LogLevel::off);
 }
 
 TEST(LogCapture, RespectsItsLevel) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 
 struct ObjectsTestTopLevel {};
@@ -130,7 +131,48 @@ TEST(Objects, ExceptionReprOfAStdException) {
 TEST(Objects, ExceptionReprOfANonStdException) {
   EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::Custom{})),
             "objects_test::Custom()");
-  EXPECT_EQ(exception_repr(std::make_exception_ptr(42)), "int()");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(objects_test::Colour::red)),
+            "objects_test::Colour()");  // an enum's value would need its names: type only
+}
+
+// `throw 42` or `throw "boom"`: the value is what says what went wrong, so it is shown.
+TEST(Objects, ExceptionReprOfAThrownIntegralOrStringShowsTheValue) {
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(42)), "int(42)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(-7L)), "long(-7)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(7UL)), "unsigned long(7)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(short{3})), "short(3)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(true)), "bool(true)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr('x')), "char('x')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(static_cast<unsigned char>(200))),
+            "unsigned char(200)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(1.5)), "double(1.5)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr("boom")), "const char*('boom')");
+  char buffer[] = "mutable";
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(static_cast<char*>(buffer))),
+            "char*('mutable')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(static_cast<const char*>(nullptr))),
+            "const char*(nullptr)");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(std::string("boom"))), "std::string('boom')");
+  EXPECT_EQ(exception_repr(std::make_exception_ptr(std::string_view("view"))),
+            "std::string_view('view')");
+  EXPECT_EQ(fmt::format("{}", ExceptionRepr{std::make_exception_ptr(42)}), "int(42)");
+}
+
+TEST(Objects, ExceptionReprOfAValueThrownByAThrowExpression) {
+  // What a catch (...) sees, as a crash reason does: the same text as make_exception_ptr's.
+  std::exception_ptr caught;
+  try {
+    throw 42;
+  } catch (...) {
+    caught = std::current_exception();
+  }
+  EXPECT_EQ(exception_repr(caught), "int(42)");
+  try {
+    throw "boom";
+  } catch (...) {
+    caught = std::current_exception();
+  }
+  EXPECT_EQ(exception_repr(caught), "const char*('boom')");
 }
 
 TEST(Objects, ExceptionReprFormatsOnlyWhenFormatted) {

@@ -344,6 +344,156 @@ TEST(FlowControlQueue, BoundedProducerConsumerDeliversEverythingInOrder) {
   for (int i = 0; i < 1000; ++i) EXPECT_EQ(got[i], i);
 }
 
+// ---- put_nowait_enhanced (BEHAVIOUR.md §10.2) ----
+
+std::vector<std::string>* pressure_log = nullptr;
+void drop0() { pressure_log->push_back("D0"); }
+void drop1() { pressure_log->push_back("D1"); }
+
+// Counts Mode's two hooks.
+class HookedQueue : public FlowControlQueue<int> {
+ public:
+  using FlowControlQueue<int>::FlowControlQueue;
+  int highs = 0;
+  int drops = 0;
+
+ protected:
+  void on_pressure_high() override { ++highs; }
+  void on_pressure_drop() override { ++drops; }
+};
+
+TEST(FlowControlQueue, PressureThresholdsAreModes) {
+  EXPECT_EQ(FlowControlQueue<int>(10).pressure_high_size(), 8u);
+  EXPECT_EQ(FlowControlQueue<int>(10).pressure_drop_size(), 4u);
+  EXPECT_EQ(FlowControlQueue<int>(0).pressure_high_size(), 0u);
+  EXPECT_EQ(FlowControlQueue<int>(0).pressure_drop_size(), 0u);
+  for (std::size_t m : {1u, 2u, 3u, 4u, 7u, 9u, 11u, 99u, 1000u, 1001u}) {
+    EXPECT_EQ(FlowControlQueue<int>(m).pressure_high_size(),
+              static_cast<std::size_t>(static_cast<double>(m) / 1.25))
+        << m;
+    EXPECT_EQ(FlowControlQueue<int>(m).pressure_drop_size(),
+              static_cast<std::size_t>(static_cast<double>(m) * 0.40))
+        << m;
+  }
+}
+
+TEST(FlowControlQueue, PutNowaitEnhancedReportsHighPressureOncePerDropCallback) {
+  std::vector<std::string> log;
+  pressure_log = &log;
+  HookedQueue q(10);
+  int highs = 0;
+  auto high = [&] { ++highs; };
+  std::vector<bool> results;
+  for (int i = 0; i < 12; ++i) results.push_back(q.put_nowait_enhanced(i, high, &drop0));
+  // Only the 9th put found 8 items (pressure_high_size); D0 then stays pending.
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(results[i], i == 8) << i;
+  EXPECT_EQ(highs, 1);
+  EXPECT_EQ(q.highs, 1);
+  EXPECT_EQ(q.qsize(), 12u);  // beyond maxsize: put_nowait_enhanced never refuses
+  EXPECT_TRUE(q.put_nowait_enhanced(12, high, &drop1));  // another callback: reported again
+  EXPECT_EQ(highs, 2);
+  EXPECT_EQ(q.pending_pressure_drops(), 2u);
+
+  // Draining with get_nowait: one drop callback per get from 4 items (pressure_drop_size) down.
+  for (int i = 0; i < 9; ++i) EXPECT_EQ(q.get_nowait(), i);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(q.get_nowait(), 9);  // saw 4 items
+  EXPECT_EQ(log, (std::vector<std::string>{"D0"}));
+  EXPECT_EQ(q.drops, 1);
+  EXPECT_EQ(q.get_nowait(), 10);  // saw 3
+  EXPECT_EQ(log, (std::vector<std::string>{"D0", "D1"}));
+  EXPECT_EQ(q.drops, 2);
+  EXPECT_EQ(q.pending_pressure_drops(), 0u);
+  EXPECT_EQ(q.get_nowait(), 11);
+  EXPECT_EQ(q.get_nowait(), 12);
+  EXPECT_EQ(q.drops, 2);
+  // Pressure dropped: D0 may report high pressure again.
+  EXPECT_FALSE(q.put_nowait_enhanced(0, high, &drop0));
+  pressure_log = nullptr;
+}
+
+TEST(FlowControlQueue, PendingDropCallbacksAllRunWhenAGetFindsTheQueueEmpty) {
+  asio::io_context ctx;
+  std::vector<std::string> log;
+  FlowControlQueue<int> q(2);  // drop size 0: only an empty queue calls them
+  const int producer_a = 0;
+  const int producer_b = 0;
+  auto high = [] {};
+  EXPECT_FALSE(q.put_nowait_enhanced(
+      1, high, [&] { log.push_back("a"); }, &producer_a));
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      2, high, [&] { log.push_back("a"); }, &producer_a));
+  EXPECT_FALSE(q.put_nowait_enhanced(
+      3, high, [&] { log.push_back("a"); }, &producer_a));
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      4, high, [&] { log.push_back("b"); }, &producer_b));
+  EXPECT_EQ(q.pending_pressure_drops(), 2u);
+  // `get` checks only when it finds the queue empty (Mode): items left, nothing called.
+  for (int i = 1; i <= 4; ++i) EXPECT_EQ(mode::testing::run(ctx, q.get()), i);
+  EXPECT_TRUE(log.empty());
+  auto waiting = spawn_get(ctx, q);  // finds it empty: calls both, then waits
+  poll(ctx);
+  EXPECT_EQ(log, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(q.pending_pressure_drops(), 0u);
+  EXPECT_FALSE(waiting->finished);
+  q.put_nowait(5);
+  run_until_finished(ctx, waiting);
+  EXPECT_EQ(waiting->value, 5);
+}
+
+TEST(FlowControlQueue, UnboundedQueueReportsHighPressureAtOnceAsMode) {
+  FlowControlQueue<int> q;
+  int highs = 0;
+  const int key = 0;
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      1, [&] { ++highs; }, [] {}, &key));
+  EXPECT_FALSE(q.put_nowait_enhanced(
+      2, [&] { ++highs; }, [] {}, &key));
+  EXPECT_EQ(highs, 1);
+  EXPECT_EQ(q.get_nowait(), 1);
+  EXPECT_EQ(q.pending_pressure_drops(), 1u);  // 1 item > pressure_drop_size 0
+  EXPECT_EQ(q.get_nowait(), 2);
+  EXPECT_THROW(q.get_nowait(), mode::QueueEmpty);  // empty: called, then QueueEmpty
+  EXPECT_EQ(q.pending_pressure_drops(), 0u);
+  EXPECT_THROW(q.put_nowait_enhanced(
+                   3, [] {}, [] {}, nullptr),
+               std::invalid_argument);
+}
+
+TEST(FlowControlQueue, PutNowaitEnhancedWakesAWaitingGetterAndIgnoresFlowControl) {
+  asio::io_context ctx;
+  FlowControlEvent flow;  // suspended
+  ThrowableQueue<int> q(1, flow);
+  auto got = spawn_get(ctx, q);
+  poll(ctx);
+  const int key = 0;
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      7, [] {}, [] {}, &key));  // pressure_high_size 0
+  run_until_finished(ctx, got);
+  EXPECT_EQ(got->value, 7);
+}
+
+TEST(FlowControlQueue, ThrowingPressureCallbacks) {
+  FlowControlQueue<int> q(10);
+  for (int i = 0; i < 8; ++i) q.put_nowait(i);
+  const int key = 0;
+  auto boom = [] { throw std::runtime_error("high"); };
+  EXPECT_THROW(q.put_nowait_enhanced(
+                   8, boom, [] {}, &key),
+               std::runtime_error);
+  EXPECT_EQ(q.qsize(), 8u);  // nothing queued
+  EXPECT_EQ(q.pending_pressure_drops(), 1u);
+  const int other = 0;
+  int calls = 0;
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      8, [] {}, [&] { ++calls; }, &other));
+  while (q.qsize() > 4) q.get_nowait();
+  EXPECT_EQ(q.get_nowait(), 5);  // the first drop callback (does nothing) ran
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(q.get_nowait(), 6);
+  EXPECT_EQ(calls, 1);
+}
+
 TEST(ThrowableQueue, ThrowMakesTheNextGetRaiseThenItemsFollow) {
   asio::io_context ctx;
   ThrowableQueue<int> q;

@@ -6,10 +6,13 @@
 #include <mode/detail/wait_op.hpp>
 #include <mode/utils/locks.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 
 namespace mode {
@@ -43,6 +46,19 @@ class FlowControlQueueBase {
   std::size_t putters() const noexcept { return putters_.size(); }
   FlowControlEvent* flow_control() const noexcept { return flow_control_; }
 
+  /// From this many items `put_nowait_enhanced` reports high pressure: maxsize / 1.25, rounded
+  /// down (Mode's pressure_high_size; 0 for an unbounded queue).
+  std::size_t pressure_high_size() const noexcept {
+    return maxsize_ / 5 * 4 + maxsize_ % 5 * 4 / 5;
+  }
+  /// At or below this many items a get calls one pending pressure-drop callback: maxsize × 0.4,
+  /// rounded down (Mode's pressure_drop_size).
+  std::size_t pressure_drop_size() const noexcept {
+    return maxsize_ / 5 * 2 + maxsize_ % 5 * 2 / 5;
+  }
+  /// Pressure-drop callbacks registered by `put_nowait_enhanced` and not called yet.
+  std::size_t pending_pressure_drops() const noexcept { return pending_drops_.size(); }
+
  protected:
   FlowControlQueueBase(std::size_t maxsize, FlowControlEvent* flow_control, bool clear_on_resume);
   ~FlowControlQueueBase();
@@ -54,6 +70,39 @@ class FlowControlQueueBase {
   [[noreturn]] void raise_error(bool items_left);
   void abort_putters() noexcept { putters_.fire_all(detail::Wake::cancelled); }
 
+  /// Called when `put_nowait_enhanced` reports high pressure, before its callback (Mode's hook of
+  /// the same name). Does nothing unless overridden.
+  virtual void on_pressure_high() {}
+  /// Called after a get called pending pressure-drop callbacks (Mode's hook). Does nothing unless
+  /// overridden.
+  virtual void on_pressure_drop() {}
+
+  /// A pressure-drop callback waiting for the queue to drain, with what identifies it: `key`, or
+  /// (key null) the callable itself, compared with `==`.
+  struct PressureDrop {
+    std::function<void()> fn;
+    const void* key = nullptr;
+  };
+  /// Whether the drop callback identified by `same` is pending; if not and the queue holds
+  /// `pressure_high_size()` items or more, registers `make_drop()` and calls the hook: high
+  /// pressure.
+  template <class Same, class MakeDrop>
+  bool enter_pressure_high(std::size_t size, const Same& same, const MakeDrop& make_drop,
+                           const void* key) {
+    for (const PressureDrop& p : pending_drops_)
+      if (same(p)) return false;
+    if (size < pressure_high_size()) return false;
+    pending_drops_.push_back(PressureDrop{make_drop(), key});
+    on_pressure_high();
+    return true;
+  }
+  /// Mode's endorse-drop check, run by a get that sees `size` items: at most
+  /// `pressure_drop_size()` (and some) calls the oldest pending drop callback, none calls them all;
+  /// then the hook.
+  void maybe_endorse_pressure_drop(std::size_t size) {
+    if (!pending_drops_.empty()) endorse_pressure_drop(size);
+  }
+
   std::size_t maxsize_;
   FlowControlEvent* flow_control_;
   std::deque<std::exception_ptr> errors_;
@@ -62,7 +111,10 @@ class FlowControlQueueBase {
 
  private:
   friend class FlowControlEvent;
+  void endorse_pressure_drop(std::size_t size);
+
   FlowControlEvent* managed_by_ = nullptr;
+  std::deque<PressureDrop> pending_drops_;
 };
 
 /// A FIFO queue of `T` with an optional capacity, whose `put` also waits while its
@@ -73,6 +125,17 @@ class FlowControlQueueBase {
 /// nothing (a cancelled `get` takes no item, a cancelled `put` adds none). Waiters are served in
 /// arrival order. `clear()` drops the items and aborts every waiting `put`; destroying the queue
 /// aborts every waiting `get` and `put`. `put_nowait` ignores flow control, as in Mode.
+///
+/// Back-pressure (Mode's `put_nowait_enhanced`): a producer that must not wait queues with
+/// `put_nowait_enhanced(value, on_pressure_high, on_pressure_drop)`, which always queues (even
+/// beyond `maxsize`) and calls `on_pressure_high` when the queue holds `pressure_high_size()`
+/// items or more and that producer's `on_pressure_drop` is not pending yet; `on_pressure_drop`
+/// is then called by the consumers' gets once the queue has drained to `pressure_drop_size()`
+/// items (one pending callback per `get_nowait`, oldest first) or to empty (all of them). As in
+/// Mode, `get` runs that check only when it finds the queue empty. The callbacks run on the
+/// caller's coroutine, synchronously; an exception from one propagates out of the put or get
+/// that called it (a drop callback not called yet stays pending; a put whose `on_pressure_high`
+/// threw queued nothing).
 template <class T>
 class FlowControlQueue : public FlowControlQueueBase {
  public:
@@ -104,9 +167,45 @@ class FlowControlQueue : public FlowControlQueueBase {
     push(std::move(value));
   }
 
+  /// Appends `value` now, even beyond `maxsize`, ignoring flow control; returns true, after
+  /// calling the hook `on_pressure_high()` then `on_pressure_high`, when this put finds the queue
+  /// under high pressure (`qsize() >= pressure_high_size()`) and `on_pressure_drop` is not
+  /// pending already, which it then is until a get calls it (see the class comment). A pending
+  /// `on_pressure_drop` is recognised by `==` (a function pointer, or a callable with `==`): for
+  /// a lambda, use the overload with a key.
+  template <class High, class Drop>
+  requires std::invocable<High&> && std::invocable < std::decay_t<Drop>
+  & > &&std::equality_comparable<std::decay_t<Drop>>&&
+          std::copy_constructible<std::decay_t<Drop>> bool
+          put_nowait_enhanced(T value, High&& on_pressure_high, Drop&& on_pressure_drop) {
+    using D = std::decay_t<Drop>;
+    const D& drop = on_pressure_drop;
+    const auto same = [&drop](const PressureDrop& p) {
+      const D* fn = p.key == nullptr ? p.fn.template target<D>() : nullptr;
+      return fn != nullptr && *fn == drop;
+    };
+    return enhanced(std::move(value), on_pressure_high, same, std::forward<Drop>(on_pressure_drop),
+                    nullptr);
+  }
+  /// The same, for any callable `on_pressure_drop`, recognised as pending by `key` instead
+  /// (Mode compares the callbacks; C++ lambdas cannot be compared): usually the address of the
+  /// producer it resumes. `key` must not be null.
+  template <class High, class Drop>
+  requires std::invocable<High&> && std::invocable < std::decay_t<Drop>
+  & > &&std::copy_constructible<std::decay_t<Drop>> bool put_nowait_enhanced(
+          T value, High&& on_pressure_high, Drop&& on_pressure_drop, const void* key) {
+    if (key == nullptr) throw std::invalid_argument("put_nowait_enhanced: null key");
+    const auto same = [key](const PressureDrop& p) { return p.key == key; };
+    return enhanced(std::move(value), on_pressure_high, same, std::forward<Drop>(on_pressure_drop),
+                    key);
+  }
+
   /// Removes and returns the oldest item, waiting for one; raises the oldest pending error first
-  /// (ThrowableQueue).
+  /// (ThrowableQueue). Finding the queue empty, it first calls every pending pressure-drop
+  /// callback (Mode).
   awaitable<T> get() {
+    if (!errors_.empty()) raise_error(!items_.empty());
+    if (items_.empty()) maybe_endorse_pressure_drop(0);
     for (;;) {
       if (!errors_.empty()) raise_error(!items_.empty());
       if (!items_.empty()) co_return take();
@@ -115,8 +214,10 @@ class FlowControlQueue : public FlowControlQueueBase {
   }
 
   /// Removes and returns the oldest item now, or throws QueueEmpty; raises a pending error first.
+  /// Calls a pending pressure-drop callback when the queue has drained enough (class comment).
   T get_nowait() {
     if (!errors_.empty()) raise_error(!items_.empty());
+    maybe_endorse_pressure_drop(items_.size());
     if (items_.empty()) throw QueueEmpty();
     return take();
   }
@@ -128,6 +229,18 @@ class FlowControlQueue : public FlowControlQueueBase {
   }
 
  private:
+  template <class High, class Same, class Drop>
+  bool enhanced(T&& value, High& on_pressure_high, const Same& same, Drop&& on_pressure_drop,
+                const void* key) {
+    const auto make_drop = [&] {
+      return std::function<void()>(std::forward<Drop>(on_pressure_drop));
+    };
+    const bool high = this->enter_pressure_high(items_.size(), same, make_drop, key);
+    if (high) on_pressure_high();
+    push(std::move(value));
+    return high;
+  }
+
   void push(T&& value) {
     items_.push_back(std::move(value));
     wake_one(getters_);
