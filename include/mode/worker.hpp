@@ -140,7 +140,8 @@ class Worker : private detail::WorkerLoop, public Service {
   std::string label() const override { return "Worker"; }
 
   /// Logs `Error: <repr>` when the failure ends the worker's start (before the stop lines, as
-  /// Mode does), then crashes as any service does. A cancellation is not logged.
+  /// Mode does), then crashes as any service does. A cancellation (`operation_aborted`) is
+  /// neither logged nor a crash: the worker just stops (Mode ignores a cancelled start).
   void crash(std::exception_ptr reason) noexcept override;
 
  protected:
