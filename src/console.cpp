@@ -22,7 +22,6 @@ namespace {
 using asio::ip::tcp;
 
 constexpr std::size_t kMaxRequest = 8192;
-constexpr double kAnswerTimeout = 5.0;
 constexpr double kAcceptRetry = 0.1;
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -110,6 +109,12 @@ Response text(int status, std::string_view reason, std::string body) {
   return {status, reason, "text/plain; charset=utf-8", std::move(body)};
 }
 
+std::string head_of(const Response& res) {
+  return fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+      res.status, res.reason, res.content_type, res.body.size());
+}
+
 }  // namespace
 
 void ConsoleOptions::check() const {
@@ -188,9 +193,29 @@ awaitable<void> Console::serve() {
       if (!slept) co_return;
       continue;
     }
-    const WaitResult<void> r = co_await wait(answer(std::move(socket)), kAnswerTimeout);
-    if (r.stopped) co_return;
+    if (connections_ >= options_.max_connections) {
+      // Refused at once, without waiting on the client: one try at a non-blocking write.
+      const Response busy = text(503, "Service Unavailable",
+                                 "the console is busy: too many connections, try again\n");
+      const std::string whole = head_of(busy) + busy.body;
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(whole), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    ++connections_;
+    add_future(connection(std::move(socket)), "connection");
   }
+}
+
+awaitable<void> Console::connection(tcp::socket socket) {
+  struct Count {
+    std::size_t* n;
+    ~Count() { --*n; }
+  } count{&connections_};
+  const WaitResult<void> r = co_await wait(answer(std::move(socket)), options_.answer_timeout);
+  (void)r;  // stopped or timed out: the socket closes with the cancelled answer
 }
 
 awaitable<void> Console::answer(tcp::socket socket) {
@@ -234,9 +259,7 @@ awaitable<void> Console::answer(tcp::socket socket) {
                  fmt::format("no such page: {} (try /, /graph, /health)\n", target));
     }
   }
-  const std::string head = fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-      res.status, res.reason, res.content_type, res.body.size());
+  const std::string head = head_of(res);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(res.body)};
   const auto [write_ec, written] =
       co_await asio::async_write(socket, buffers, asio::as_tuple(use_awaitable));

@@ -6,6 +6,7 @@
 #include <execinfo.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -15,6 +16,9 @@ namespace mode {
 namespace {
 
 constexpr int max_frames = 64;
+// Bounds of the beat and watch periods, in seconds.
+constexpr double kMinPeriod = 0.001;
+constexpr double kMaxPeriod = 3600.0;
 
 // The process-wide capture slot the signal handler fills; only one detector owns it.
 struct CaptureSlot {
@@ -118,7 +122,8 @@ void BlockingDetector::stop_watchdog() noexcept {
 }
 
 awaitable<void> BlockingDetector::beat() {
-  const double interval = timeout_.count() / 4;
+  // Capped: a huge timeout (even infinity) must still give the loop's timers a sane deadline.
+  const double interval = std::min(timeout_.count() / 4, kMaxPeriod);
   for (;;) {
     beats_.fetch_add(1, std::memory_order_relaxed);
     const bool slept = co_await sleep(interval);
@@ -128,8 +133,11 @@ awaitable<void> BlockingDetector::beat() {
 
 void BlockingDetector::watch() {
   using clock = std::chrono::steady_clock;
+  // Clamped as Seconds::duration() clamps: a huge timeout (1e300, infinity) must neither
+  // overflow the period (a negative one spins this thread holding the mutex that stop needs)
+  // nor the condition variable's deadline. The timeout itself saturates: never reached.
   const auto period = std::chrono::duration_cast<clock::duration>(
-      std::chrono::duration<double>(timeout_.count() / 8));
+      std::chrono::duration<double>(std::clamp(timeout_.count() / 8, kMinPeriod, kMaxPeriod)));
   const auto timeout = timeout_.duration();
   std::uint64_t seen = beats_.load();
   auto changed_at = clock::now();

@@ -85,9 +85,21 @@ class Webserver : public mode::Service {
 
  private:
   mode::awaitable<void> serve() {
+    bool failing = false;
     for (;;) {
       auto [ec, socket] = co_await acceptor_->async_accept(use_tuple);
-      if (ec) co_return;  // closed by on_stop
+      if (ec == asio::error::operation_aborted || should_stop()) co_return;  // closed by on_stop
+      if (ec) {
+        // Out of file descriptors (EMFILE), say: the server must not die of it. Log the first
+        // failure of a run, and retry after a pause (an immediate retry would spin the loop).
+        if (!failing) log.warning("Cannot accept a connection: {}; retrying", ec.message());
+        failing = true;
+        const bool slept = co_await sleep(0.1);
+        if (!slept) co_return;
+        continue;
+      }
+      if (failing) log.info("Accepting connections again");
+      failing = false;
       add_future(session(std::move(socket)), "session");
     }
   }

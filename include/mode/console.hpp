@@ -6,6 +6,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,11 @@ struct ConsoleOptions {
   /// Required to bind anything but a loopback address: the tree, task names and crash reasons
   /// are for the machine's own users.
   bool allow_remote = false;
+  /// Connections answered at once; one more is refused at once (`503`, then closed).
+  std::size_t max_connections = 8;
+  /// Bound of one connection, from its accept to its answer: a client that sends nothing in
+  /// that time is dropped.
+  Seconds answer_timeout = 5.0;
 
   /// Throws std::invalid_argument for an address that does not parse, or that is not loopback
   /// while `allow_remote` is off.
@@ -37,10 +43,12 @@ struct ConsoleOptions {
 ///   naming every crashed service;
 /// - anything else: 404, 405 (not GET) or 400 (not HTTP), with a one-line text body.
 ///
-/// Contract: runs on its service's loop, one connection at a time (each answered within 5 s or
-/// dropped); stop closes the listening socket and the connection being answered. A port that
-/// cannot be bound is logged as an error and the console stays off: a debugging aid never stops
-/// the program it is watching. A bad `bind` throws from the constructor.
+/// Contract: runs on its service's loop; each connection is a task of its own, so a slow or
+/// idle client never holds up another: at most `max_connections` at once (more are refused with
+/// 503), each answered within `answer_timeout` or dropped. Stop closes the listening socket and
+/// the connections being answered. A port that cannot be bound is logged as an error and the
+/// console stays off: a debugging aid never stops, nor hangs, the program it is watching. A bad
+/// `bind` throws from the constructor.
 class Console : public Service {
  public:
   explicit Console(ConsoleOptions options = {});
@@ -62,11 +70,13 @@ class Console : public Service {
  private:
   const Service& top() const noexcept;
   awaitable<void> serve();
+  awaitable<void> connection(asio::ip::tcp::socket socket);
   awaitable<void> answer(asio::ip::tcp::socket socket);
 
   ConsoleOptions options_;
   std::optional<asio::ip::tcp::acceptor> acceptor_;
   std::uint16_t port_ = 0;
+  std::size_t connections_ = 0;  // being answered
 };
 
 }  // namespace mode

@@ -7,10 +7,9 @@
 #include <mode/utils/logging_setup.hpp>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +25,7 @@ namespace mode {
 class BlockingDetector;
 
 namespace detail {
+class WorkerGuard;
 /// The Worker's loop, in a base class so that it is destroyed after the services (whose Asio
 /// objects must not outlive it).
 struct WorkerLoop {
@@ -55,6 +55,13 @@ struct WorkerOptions {
   /// Bound of the whole graceful stop; past it the worker logs what still runs and exits 1.
   Seconds shutdown_deadline = 30.0;
   std::string version = "0";  ///< printed by `--version`
+  /// Where `say` writes (Mode's `stdout=`), and `--help`/`--version`; null: the process's stdout.
+  /// It must outlive the worker's run, and is written from the loop thread only.
+  std::ostream* stdout_stream = nullptr;
+  /// Where `carp`, the SIGINT banner, the SIGUSR1 report and command-line errors go (Mode's
+  /// `stderr=`); null: the process's stderr. Same rules as `stdout_stream`. The log goes where
+  /// the logging options say, not here (as in Mode).
+  std::ostream* stderr_stream = nullptr;
 };
 
 /// Exit statuses of `execute`/`execute_from_commandline`.
@@ -62,6 +69,7 @@ enum ExitStatus : int {
   exit_ok = 0,         ///< stopped cleanly
   exit_failure = 1,    ///< a service crashed, the start failed, or the stop passed its deadline
   exit_usage = 2,      ///< bad command line
+  exit_sighup = 129,   ///< second SIGHUP while stopping: forced exit
   exit_sigint = 130,   ///< second SIGINT while stopping: forced exit
   exit_sigterm = 143,  ///< second SIGTERM while stopping: forced exit
 };
@@ -76,13 +84,18 @@ enum ExitStatus : int {
 /// ```
 ///
 /// Contract: the worker owns an `io_context` and runs everything on it, in the calling thread.
-/// SIGINT/SIGTERM log `[^Worker]: Stopping on signal received...` and stop it; a second one
-/// while stopping logs what still runs and ends the process at once with 130/143; the graceful
-/// stop is bounded by `shutdown_deadline` (then exit 1). SIGUSR1 writes the service tree with
-/// states and tasks to stderr; SIGUSR2 toggles debug logging. In debug mode it also starts a
-/// BlockingDetector and a Console (on `console_bind`:`console_port`). `execute` returns only after
-/// a complete stop (the status to return from `main`); forced exits call `_exit` after flushing the
-/// log. A worker runs once. It may live on the stack or in a `shared_ptr`.
+/// The given services become its children at construction. SIGINT/SIGTERM/SIGHUP log `Signal
+/// received: SIGTERM (15)` and `[^Worker]: Stopping on signal received...` and stop it; a second
+/// one while stopping logs what still runs and ends the process at once with 128 + the signal;
+/// the graceful stop is bounded by `shutdown_deadline` (then exit 1). The forced exits are the
+/// work of a guard thread that the worker runs beside its loop, so they happen whatever the loop
+/// does (even a task that never suspends); they call `_exit` after flushing the log. SIGUSR1
+/// writes the service tree with states and tasks to stderr; SIGUSR2 toggles debug logging. In
+/// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`).
+/// `execute` returns only after a complete stop (the status to return from `main`). The worker
+/// installs its own handlers for those five signals while `execute` runs and restores the
+/// previous ones after: one worker executes at a time in a process. A worker runs once. It may
+/// live on the stack or in a `shared_ptr`.
 class Worker : private detail::WorkerLoop, public Service {
  public:
   /// `Worker(app1, app2, options)`: services, optionally followed by WorkerOptions.
@@ -90,6 +103,7 @@ class Worker : private detail::WorkerLoop, public Service {
   requires(!(std::is_same_v<std::remove_cvref_t<Args>, std::vector<ServicePtr>> ||
              ...)) explicit Worker(Args&&... args) {
     (add_arg(std::forward<Args>(args)), ...);
+    link_services();
   }
   Worker(std::vector<ServicePtr> services, WorkerOptions options);
   ~Worker() override;
@@ -125,6 +139,11 @@ class Worker : private detail::WorkerLoop, public Service {
 
   std::string label() const override { return "Worker"; }
 
+  /// Logs `Error: <repr>` when the failure ends the worker's start (before the stop lines, as
+  /// Mode does), then crashes as any service does. A cancellation (`operation_aborted`) is
+  /// neither logged nor a crash: the worker just stops (Mode ignores a cancelled start).
+  void crash(std::exception_ptr reason) noexcept override;
+
  protected:
   std::vector<ServicePtr> on_init_dependencies() override;
   /// Sets up logging (`default_on_first_start`), then `on_execute`.
@@ -148,18 +167,21 @@ class Worker : private detail::WorkerLoop, public Service {
   void add_arg(std::shared_ptr<S> s) { services_.push_back(std::move(s)); }
   void add_arg(WorkerOptions o) { options_ = std::move(o); }
 
+  void link_services();
   awaitable<void> run();
-  void wait_for_signal();
   void on_signal(int signo);
   void begin_stop(bool spawn);
-  [[noreturn]] void force_exit(int status, std::string_view why);
   void setup_cli();
   ConsoleOptions console_options() const;
+  std::ostream& out_stream() const;
+  std::ostream& err_stream() const;
 
   std::vector<ServicePtr> services_;
   WorkerOptions options_;
-  std::optional<asio::signal_set> signals_;
-  std::optional<asio::steady_timer> deadline_;
+  struct GuardDeleter {
+    void operator()(detail::WorkerGuard* guard) const noexcept;
+  };
+  std::unique_ptr<detail::WorkerGuard, GuardDeleter> guard_;
   struct CliDeleter {
     void operator()(CLI::App* app) const noexcept;
   };
@@ -174,6 +196,8 @@ class Worker : private detail::WorkerLoop, public Service {
   bool stop_begun_ = false;  // a stop coroutine was spawned
   bool stop_done_ = false;
   bool run_done_ = false;
+  bool in_start_ = false;            // run() awaits start(), which has not reached on_started
+  bool start_error_logged_ = false;  // crash() logged `Error: ...` for the start
   std::exception_ptr start_error_;
 };
 

@@ -1,5 +1,6 @@
 // Flight recorders: buffered lines, the timeout on the loop's timer queue, the replay.
 #include <mode/detail/wait_op.hpp>
+#include <mode/service.hpp>
 #include <mode/utils/flight_recorder.hpp>
 
 #include <boost/asio/this_coro.hpp>
@@ -36,11 +37,13 @@ class FlightRecorderState final : public TimerEntry {
  public:
   using Sink = std::variant<std::shared_ptr<spdlog::logger>, const CompositeLogger*>;
 
-  FlightRecorderState(Sink sink, ExtraContext extra, TimerQueue& timers, ChainId chain)
+  FlightRecorderState(Sink sink, const Service* service, ExtraContext extra, TimerQueue& timers,
+                      ChainId chain)
       : id(next_recorder_id.fetch_add(1, std::memory_order_relaxed)),
         chain(chain),
         extra_context(std::move(extra)),
         sink_(std::move(sink)),
+        service_(service),
         timers_(&timers),
         started_tick_(timers.now()),
         started_wall_(std::chrono::system_clock::now()) {}
@@ -89,16 +92,36 @@ class FlightRecorderState final : public TimerEntry {
     try {
       const std::string name = ident();
       write(LogLevel::warn, "Warning: Task timed out!");
-      write(LogLevel::warn, "Please make sure it is hanging before restarting.");
+      write(LogLevel::warn, "Please make sure it's hanging before restart.");
       write(LogLevel::info,
             fmt::format("[{}] (started at {}) Replaying logs...", name, started_at_date()));
       for (const Entry& e : buffer_) write(e.level, replay_line(e.tick, e.message));
       write(LogLevel::info, fmt::format("[{}] -End of log-", name));
+      write_traceback(name);
     } catch (...) {
       write(LogLevel::err, "Flight recorder internal error while replaying");
     }
     buffer_.clear();
     buffer_.shrink_to_fit();
+  }
+
+  // Mode's `Task traceback`: where the service is suspended in its own waits. A coroutine has no
+  // stack to print; these are the suspension points the service knows of.
+  void write_traceback(const std::string& name) const {
+    write(LogLevel::info, fmt::format("[{}] Task traceback", name));
+    if (service_ == nullptr) {
+      write(LogLevel::info,
+            fmt::format("[{}] -missing-: no service given (flight_recorder(service, ...) shows "
+                        "where it is suspended)",
+                        name));
+      return;
+    }
+    const std::vector<std::string> waits = service_->suspensions();
+    if (waits.empty()) {
+      write(LogLevel::info, fmt::format("[{}] -missing-: {} is not suspended in one of its waits",
+                                        name, service_->shortlabel()));
+    }
+    for (const std::string& w : waits) write(LogLevel::info, fmt::format("[{}] {}", name, w));
   }
 
   std::string replay_line(Clock::time_point tick, const std::string& message) const {
@@ -125,6 +148,7 @@ class FlightRecorderState final : public TimerEntry {
   }
 
   Sink sink_;
+  const Service* service_;  // whose suspensions are the task traceback; may be null
   TimerQueue* timers_;
   Clock::time_point started_tick_;
   std::chrono::system_clock::time_point started_wall_;
@@ -145,7 +169,8 @@ LocalStack<FlightRecorderState*>& recorders() {
 
 namespace {
 
-awaitable<FlightRecorder> make_recorder(detail::FlightRecorderState::Sink sink, Seconds timeout,
+awaitable<FlightRecorder> make_recorder(detail::FlightRecorderState::Sink sink,
+                                        const Service* service, Seconds timeout,
                                         ExtraContext extra) {
   const ChainId chain = co_await this_chain();
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
@@ -153,8 +178,8 @@ awaitable<FlightRecorder> make_recorder(detail::FlightRecorderState::Sink sink, 
   // Keys of the enclosing recorder this one lacks (Mode's activate()).
   const std::optional<detail::FlightRecorderState*> parent = stack.top(chain);
   if (parent) extra.insert((*parent)->extra_context.begin(), (*parent)->extra_context.end());
-  auto state = std::make_unique<detail::FlightRecorderState>(std::move(sink), std::move(extra),
-                                                             detail::TimerQueue::of(ex), chain);
+  auto state = std::make_unique<detail::FlightRecorderState>(
+      std::move(sink), service, std::move(extra), detail::TimerQueue::of(ex), chain);
   state->arm(timeout, ex);
   stack.push_without_automatic_cleanup(chain, state.get());
   co_return detail::FlightRecorderState::wrap(std::move(state));
@@ -165,12 +190,17 @@ awaitable<FlightRecorder> make_recorder(detail::FlightRecorderState::Sink sink, 
 awaitable<FlightRecorder> flight_recorder(std::shared_ptr<spdlog::logger> logger, Seconds timeout,
                                           ExtraContext extra_context) {
   if (!logger) throw std::invalid_argument("flight_recorder: null logger");
-  return make_recorder(std::move(logger), timeout, std::move(extra_context));
+  return make_recorder(std::move(logger), nullptr, timeout, std::move(extra_context));
 }
 
 awaitable<FlightRecorder> flight_recorder(const CompositeLogger& logger, Seconds timeout,
                                           ExtraContext extra_context) {
-  return make_recorder(&logger, timeout, std::move(extra_context));
+  return make_recorder(&logger, nullptr, timeout, std::move(extra_context));
+}
+
+awaitable<FlightRecorder> flight_recorder(const Service& service, Seconds timeout,
+                                          ExtraContext extra_context) {
+  return make_recorder(&service.log, &service, timeout, std::move(extra_context));
 }
 
 FlightRecorder::FlightRecorder(std::unique_ptr<detail::FlightRecorderState> state) noexcept

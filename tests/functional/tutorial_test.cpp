@@ -1,16 +1,21 @@
 // The tutorial demo as a real process on a free port: HTTP requests, then SIGTERM.
 #include "subprocess.hpp"
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <regex>
+#include <set>
+#include <string>
 
 #ifdef MODE_TUTORIAL
 namespace {
 
+using mode::testing::lines_with;
 using mode::testing::Subprocess;
 using ::testing::HasSubstr;
 
@@ -82,6 +87,82 @@ TEST(TutorialProcess, PortInUseIsAClearErrorAndExit1) {
   EXPECT_THAT(second.err(), HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port)));
   first.kill(SIGINT);
   EXPECT_EQ(first.wait(), 0) << first.output();
+}
+
+// The lowest descriptor number `pid` does not have open: with RLIMIT_NOFILE at it, the process
+// can open no more.
+rlim_t lowest_free_fd(pid_t pid) {
+  std::set<long> open;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] != '.') open.insert(std::stol(e->d_name));
+    }
+    ::closedir(d);
+  }
+  long fd = 0;
+  while (open.count(fd) != 0) ++fd;
+  return static_cast<rlim_t>(fd);
+}
+
+// Connects and sends a GET without reading: the request waits in the server's backlog.
+int send_get(int port, const std::string& target) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// At the file-descriptor limit accept fails (EMFILE): the server logs it and tries again, and
+// answers once descriptors are free, instead of never accepting again.
+TEST(TutorialProcess, KeepsServingAfterRunningOutOfFileDescriptors) {
+  Subprocess p({MODE_TUTORIAL, "--port", "0"});
+  ASSERT_TRUE(p.wait_for_output("Serving on port")) << p.output();
+  const int port = served_port(p.err());
+  ASSERT_GT(port, 0) << p.err();
+  EXPECT_THAT(http_get(port, "/"), HasSubstr("/ viewed 1 times"));
+
+  rlimit saved{};
+  ASSERT_EQ(::prlimit(p.pid(), RLIMIT_NOFILE, nullptr, &saved), 0);
+  const rlimit none{lowest_free_fd(p.pid()), saved.rlim_max};
+  ASSERT_EQ(::prlimit(p.pid(), RLIMIT_NOFILE, &none, nullptr), 0);
+  const int waiting = send_get(port, "/");
+  ASSERT_GE(waiting, 0);
+  ASSERT_TRUE(p.wait_for_output("[^--Webserver]: Cannot accept a connection: Too many open files"))
+      << p.output();
+  EXPECT_EQ(lines_with(p.err(), "Cannot accept a connection").size(), 1u) << "logged once a run";
+
+  ASSERT_EQ(::prlimit(p.pid(), RLIMIT_NOFILE, &saved, nullptr), 0);
+  EXPECT_THAT(read_all(waiting), HasSubstr("/ viewed 2 times"));
+  EXPECT_THAT(http_get(port, "/"), HasSubstr("/ viewed 3 times"));
+  EXPECT_TRUE(p.wait_for_output("[^--Webserver]: Accepting connections again")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
 }
 
 TEST(TutorialProcess, BadPortIsExit2) {

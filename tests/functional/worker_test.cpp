@@ -43,7 +43,8 @@ TEST(WorkerProcess, SigtermStopsCleanlyWithTheManualsLogLines) {
   std::size_t at = 0;
   for (const char* expected :
        {"[^Worker]: Starting...", "[^-App]: Starting...", "[^--Child]: Starting...",
-        "[^-App]: ready", "[^Worker]: Stopping on signal received...", "[^Worker]: Stopping...",
+        "[^-App]: ready", "[^Worker]: Signal received: SIGTERM (15)",
+        "[^Worker]: Stopping on signal received...", "[^Worker]: Stopping...",
         "[^-App]: Stopping...", "[^--Child]: Stopping...", "[^--Child]: -Stopped!",
         "[^-App]: -Stopped!", "[^Worker]: -Stopped!", "[^Worker]: Gathering service tasks...",
         "[^Worker]: Closing event loop"}) {
@@ -56,6 +57,7 @@ TEST(WorkerProcess, SigtermStopsCleanlyWithTheManualsLogLines) {
       R"(^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}: INFO\]: \[\^Worker\]: Starting\.\.\.$)");
   EXPECT_TRUE(std::regex_match(lines.at(find_line(lines, "[^Worker]: Starting...")), format))
       << p.err();
+  EXPECT_THAT(p.err(), HasSubstr(": INFO]: [^Worker]: Signal received: SIGTERM (15)"));
   // std::cout is redirected into the log at WARNING.
   EXPECT_THAT(p.err(), HasSubstr(": WARNING]: printed to stdout"));
   EXPECT_THAT(p.out(), Not(HasSubstr("printed to stdout")));
@@ -67,6 +69,34 @@ TEST(WorkerProcess, SigintStopsCleanly) {
   p.kill(SIGINT);
   EXPECT_EQ(p.wait(), 0) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+  const std::vector<std::string> lines = lines_with(p.err(), "]: ");
+  const std::size_t received = find_line(lines, ": INFO]: [^Worker]: Signal received: SIGINT (2)");
+  ASSERT_NE(received, std::string::npos) << p.err();
+  EXPECT_NE(find_line(lines, "[^Worker]: Stopping on signal received...", received + 1),
+            std::string::npos)
+      << p.err();
+}
+
+// SIGHUP stops the worker gracefully, as SIGTERM does (there is no config or log file to reload).
+TEST(WorkerProcess, SighupStopsCleanly) {
+  Subprocess p = worker();
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGHUP);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  const std::vector<std::string> lines = lines_with(p.err(), "]: ");
+  const std::size_t received = find_line(lines, ": INFO]: [^Worker]: Signal received: SIGHUP (1)");
+  ASSERT_NE(received, std::string::npos) << p.err();
+  EXPECT_NE(find_line(lines, "[^Worker]: -Stopped!", received + 1), std::string::npos) << p.err();
+}
+
+TEST(WorkerProcess, SecondSighupWhileStoppingForcesExit129) {
+  Subprocess p = worker({"--scenario", "hang_on_stop"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGHUP);
+  ASSERT_TRUE(p.wait_for_output("hanging in on_stop")) << p.output();
+  p.kill(SIGHUP);
+  EXPECT_EQ(p.wait(), 129) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("SIGHUP received while stopping: forced exit"));
 }
 
 TEST(WorkerProcess, SecondSigintWhileStoppingForcesExit130) {
@@ -98,6 +128,44 @@ TEST(WorkerProcess, StopPastTheDeadlineExits1) {
   EXPECT_THAT(p.err(), HasSubstr("Stop did not finish within 0.3s; still running:"));
 }
 
+// The forced exits do not need the loop: a task that holds it (sleeping without the library's
+// waits, or burning the CPU) cannot make the worker unkillable.
+TEST(WorkerProcess, SecondSigtermForcesExitWhileATaskHoldsTheLoopWhileStopping) {
+  Subprocess p = worker({"--scenario", "spin_on_stop"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  ASSERT_TRUE(p.wait_for_output("holding the loop while stopping")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 143) << p.output();
+  EXPECT_THAT(p.err(),
+              HasSubstr("[^Worker]: SIGTERM received while stopping: forced exit; still running: "
+                        "unknown (the event loop did not answer"));
+}
+
+TEST(WorkerProcess, SecondSigtermForcesExitWhenTheLoopNeverSawTheFirst) {
+  Subprocess p = worker({"--scenario", "spin"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: holding the loop")) << p.output();
+  // The first SIGTERM asks for a stop the held loop never runs; the next one forces the exit.
+  // Sent until the process ends: two signals sent at once could merge into one.
+  std::optional<int> status;
+  for (int i = 0; i < 100 && !status; ++i) {
+    p.kill(SIGTERM);
+    status = p.wait(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(status, 143) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("SIGTERM received while stopping: forced exit"));
+}
+
+TEST(WorkerProcess, StopDeadlineForcesExitWhileATaskBurnsTheCpu) {
+  Subprocess p = worker({"--scenario", "busy_on_stop", "--deadline", "0.5"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 1) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("holding the loop while stopping"));
+  EXPECT_THAT(p.err(), HasSubstr(": CRITICAL]: [^Worker]: Stop did not finish within 0.5s; still "
+                                 "running: unknown (the event loop did not answer"));
+}
+
 TEST(WorkerProcess, CrashExits1) {
   Subprocess p = worker({"--scenario", "crash"});
   EXPECT_EQ(p.wait(), 1) << p.output();
@@ -112,6 +180,23 @@ TEST(WorkerProcess, FailedStartExits1) {
   EXPECT_EQ(p.wait(), 1) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("[^Worker]: Error: "));
   EXPECT_THAT(p.err(), HasSubstr("cannot start"));
+  // As in Mode, the error comes before the worker's stop, not after it.
+  const std::vector<std::string> lines = lines_with(p.err(), "]: ");
+  const std::size_t error = find_line(lines, ": ERROR]: [^Worker]: Error: std::runtime_error");
+  ASSERT_NE(error, std::string::npos) << p.err();
+  const std::size_t stopping = find_line(lines, "[^Worker]: Stopping...");
+  ASSERT_NE(stopping, std::string::npos) << p.err();
+  EXPECT_LT(error, stopping) << p.err();
+  EXPECT_EQ(lines_with(p.err(), "[^Worker]: Error: ").size(), 1u) << p.err();
+}
+
+// A cancellation out of the start is not a crash (Mode ignores a cancelled start): stop, exit 0.
+TEST(WorkerProcess, CancelledStartStopsAndExits0) {
+  Subprocess p = worker({"--scenario", "start_cancelled"});
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+  EXPECT_THAT(p.err(), Not(HasSubstr("[^Worker]: Error")));
+  EXPECT_THAT(p.err(), Not(HasSubstr("We experienced a crash!")));
 }
 
 TEST(WorkerProcess, NoDaemonExitsOnceStarted) {
@@ -136,6 +221,32 @@ TEST(WorkerProcess, BadBlockingTimeoutExits2) {
   Subprocess p = worker({"--blocking-timeout", "soon"});
   EXPECT_EQ(p.wait(), 2) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("soon"));
+  for (const char* value : {"inf", "nan", "infinity"}) {
+    Subprocess q = worker({"--blocking-timeout", value});
+    EXPECT_EQ(q.wait(), 2) << value << ": " << q.output();
+    EXPECT_THAT(q.err(), HasSubstr("--blocking-timeout")) << value;
+  }
+}
+
+// A huge (finite) timeout is accepted and must not hang the stop (the watchdog's period is
+// clamped).
+TEST(WorkerProcess, HugeBlockingTimeoutStillStops) {
+  Subprocess p = worker({"--debug", "--blocking-timeout", "1e300", "--console-port", "0"});
+  ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 0) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("[^Worker]: -Stopped!"));
+}
+
+// A flag where a value should be is an error, not the value.
+TEST(WorkerProcess, LoglevelWithoutAValueDoesNotSwallowTheNextFlag) {
+  Subprocess p = worker({"--loglevel", "--no-daemon"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("--loglevel"));
+  EXPECT_THAT(p.err(), HasSubstr("expected a level name or number, got --no-daemon"));
+  Subprocess last = worker({"--loglevel"});
+  EXPECT_EQ(last.wait(), 2) << last.output();
+  EXPECT_THAT(last.err(), HasSubstr("--loglevel"));
 }
 
 TEST(WorkerProcess, HelpAndVersionExit0) {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -112,8 +113,9 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
                               "{anonymous}::Worked::work() at console_test.cpp:"));
   EXPECT_THAT(body, HasSubstr("{\"label\": \"Console\", \"state\": \"running\""));
   EXPECT_THAT(body,
-              HasSubstr("\"tasks\": [\"serve\", \"wait\"], \"suspended\": [\"wait (5.0 s left) in "
-                        "mode::awaitable<void> mode::Console::serve() at console.cpp:"));
+              HasSubstr("\"tasks\": [\"serve\", \"connection\", \"wait\"], \"suspended\": [\"wait "
+                        "(5.0 s left) in mode::awaitable<void> "
+                        "mode::Console::connection(boost::asio::ip::tcp::socket) at console.cpp:"));
   EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
 }
 
@@ -199,6 +201,80 @@ TEST(Console, APortInUseIsLoggedAndTheProgramGoesOn) {
               ::testing::Contains(fmt::format(
                   "[^Console]: Console off: cannot listen on 127.0.0.1:{}: Address already in use",
                   options.port)));
+  run(ctx, console->stop());
+}
+
+// A client connected to the console that sends nothing (a loopback socket of this process).
+tcp::socket idle_client(asio::io_context& ctx, std::uint16_t port) {
+  tcp::socket socket(ctx);
+  socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  return socket;
+}
+
+// Reads until the console closes the connection; what it sent.
+awaitable<std::string> read_all(tcp::socket* socket) {
+  std::string received;
+  const auto [ec, n] = co_await asio::async_read(*socket, asio::dynamic_buffer(received),
+                                                 asio::as_tuple(mode::use_awaitable));
+  (void)ec;
+  (void)n;
+  co_return received;
+}
+
+// Each connection is served on its own: idle clients do not hold up the next one.
+TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
+  asio::io_context ctx;
+  ConsoleOptions options;
+  options.port = 0;
+  options.answer_timeout = 600.0;  // the idle ones stay for the whole test
+  auto console = std::make_shared<Console>(options);
+  run(ctx, console->start());
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 3; ++i) idle.push_back(idle_client(ctx, console->port()));
+  const std::string response = run(ctx, exchange(console->port(), get("/health")));
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_EQ(body_of(response), "{\"status\": \"ok\"}\n");
+  // Stop drops the idle connections at once.
+  run(ctx, console->stop());
+  for (tcp::socket& s : idle) EXPECT_EQ(run(ctx, read_all(&s)), "");
+}
+
+TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
+  asio::io_context ctx;
+  ConsoleOptions options;
+  options.port = 0;
+  options.max_connections = 2;
+  options.answer_timeout = 600.0;
+  auto console = std::make_shared<Console>(options);
+  run(ctx, console->start());
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 2; ++i) idle.push_back(idle_client(ctx, console->port()));
+  // Accepted in order: the two idle ones take the two places.
+  const std::string refused = run(ctx, exchange(console->port(), get("/health")));
+  EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
+  EXPECT_EQ(body_of(refused), "the console is busy: too many connections, try again\n");
+  // A place frees up when a client goes away.
+  idle.pop_back();
+  std::string answered;
+  for (int i = 0; i < 200; ++i) {
+    answered = run(ctx, exchange(console->port(), get("/health")));
+    if (answered.starts_with("HTTP/1.1 200")) break;
+  }
+  EXPECT_THAT(answered, StartsWith("HTTP/1.1 200 OK\r\n"));
+  run(ctx, console->stop());
+}
+
+TEST(Console, AClientThatSendsNothingIsDroppedAfterTheAnswerTimeout) {
+  asio::io_context ctx;
+  ConsoleOptions options;
+  options.port = 0;
+  options.answer_timeout = 0.2;
+  auto console = std::make_shared<Console>(options);
+  run(ctx, console->start());
+  tcp::socket idle = idle_client(ctx, console->port());
+  EXPECT_EQ(run(ctx, read_all(&idle)), "");  // closed by the console, nothing sent
+  EXPECT_EQ(console->state(), "running");
+  EXPECT_THAT(run(ctx, exchange(console->port(), get("/health"))), StartsWith("HTTP/1.1 200 OK"));
   run(ctx, console->stop());
 }
 

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <limits>
+#include <string>
 #include <thread>
 
 namespace {
@@ -60,6 +63,35 @@ TEST(BlockingDetector, QuietWhenTheLoopIsFree) {
     co_await d->stop();
   }(detector));
   EXPECT_EQ(detector->detections(), 0u);
+}
+
+mode::awaitable<void> start_briefly_and_stop(std::shared_ptr<mode::BlockingDetector> d) {
+  co_await d->start();
+  const bool slept = co_await d->sleep(0.1);
+  EXPECT_TRUE(slept);
+  co_await d->stop();
+}
+
+// A huge timeout (1e300, infinity) must neither overflow the watchdog's period nor hang the
+// stop. Before the clamp the watchdog spun holding the mutex the stop waits on, which blocks the
+// loop thread itself: run on a thread of its own so that a hang fails the test.
+TEST(BlockingDetector, AHugeTimeoutStillStops) {
+  for (const double timeout : {1e300, std::numeric_limits<double>::infinity()}) {
+    auto done = std::make_shared<std::promise<std::string>>();
+    std::future<std::string> state = done->get_future();
+    std::thread([timeout, done] {
+      boost::asio::io_context ctx;
+      auto detector = std::make_shared<mode::BlockingDetector>(timeout);
+      try {
+        mode::testing::run(ctx, start_briefly_and_stop(detector));
+        done->set_value(std::string(detector->state()));
+      } catch (const std::exception& e) {
+        done->set_value(e.what());
+      }
+    }).detach();
+    ASSERT_EQ(state.wait_for(std::chrono::seconds(30)), std::future_status::ready) << timeout;
+    EXPECT_EQ(state.get(), "shutdown") << timeout;
+  }
 }
 
 TEST(BlockingDetector, RejectsANonPositiveTimeout) {

@@ -4,6 +4,7 @@
 
 // The header under test stays first and alone: it must compile on its own.
 #include <mode/clock.hpp>
+#include <mode/service.hpp>
 #include <mode/testing.hpp>
 #include <mode/utils/locks.hpp>
 
@@ -108,9 +109,9 @@ TEST_F(FlightRecorderTest, ReplaysWithStartAndLineTimesWhenTheScopeOutlivesItsTi
   clock.advance(0.5, ctx);  // 10 s after the start: whole seconds keep the dates exact
 
   const std::vector<std::string> out = lines();
-  ASSERT_EQ(out.size(), 7u);
+  ASSERT_EQ(out.size(), 9u);
   EXPECT_EQ(out[0], "WARNING|Warning: Task timed out!");
-  EXPECT_EQ(out[1], "WARNING|Please make sure it is hanging before restarting.");
+  EXPECT_EQ(out[1], "WARNING|Please make sure it's hanging before restart.");  // Mode's words
   const Dated start = dated(out[2]);
   EXPECT_EQ(start.level, "INFO");
   EXPECT_TRUE(out[2].find("(started at ") != std::string::npos);
@@ -125,6 +126,11 @@ TEST_F(FlightRecorderTest, ReplaysWithStartAndLineTimesWhenTheScopeOutlivesItsTi
   const Dated second = dated(out[5]);
   EXPECT_EQ(second.text, "-redis_client.get('user')");
   EXPECT_EQ(out[6], "INFO|[" + start.ident + "] -End of log-");
+  // Mode's task traceback: a recorder made without a service has none to show.
+  EXPECT_EQ(out[7], "INFO|[" + start.ident + "] Task traceback");
+  EXPECT_EQ(out[8], "INFO|[" + start.ident +
+                        "] -missing-: no service given (flight_recorder(service, ...) shows where "
+                        "it is suspended)");
   // Line times follow the loop's clock from the start date.
   EXPECT_EQ(parse_asctime(first.date), parse_asctime(start.date));
   EXPECT_EQ(parse_asctime(second.date) - parse_asctime(start.date), 4);
@@ -134,8 +140,8 @@ TEST_F(FlightRecorderTest, ReplaysWithStartAndLineTimesWhenTheScopeOutlivesItsTi
   finish.set();
   mode::testing::poll(ctx);
   const std::vector<std::string> after = lines();
-  ASSERT_EQ(after.size(), 8u);
-  const Dated late = dated(after[7]);
+  ASSERT_EQ(after.size(), 10u);
+  const Dated late = dated(after[9]);
   EXPECT_EQ(late.text, "after the replay");
   EXPECT_EQ(parse_asctime(late.date) - parse_asctime(start.date), 11);
   EXPECT_EQ(finished, 1);
@@ -214,7 +220,7 @@ TEST_F(FlightRecorderTest, ExtraContextPropagatesToChildRecordersAndTheReplay) {
   spawn(extra_body(logger, &finish));
   clock.advance(10s, ctx);
   const std::vector<std::string> out = lines();
-  ASSERT_EQ(out.size(), 5u);
+  ASSERT_EQ(out.size(), 7u);
   EXPECT_EQ(dated(out[3]).text, "step request=42, user=bob");
   finish.set();
   mode::testing::poll(ctx);
@@ -271,13 +277,51 @@ TEST_F(FlightRecorderTest, WritesThroughACompositeLogger) {
   }(&log, &finish));
   clock.advance(2s, ctx);
   const std::vector<std::string> out = lines();
-  ASSERT_EQ(out.size(), 5u);
+  ASSERT_EQ(out.size(), 7u);
   EXPECT_EQ(out[0], "WARNING|[^Svc]: Warning: Task timed out!");
   EXPECT_EQ(out[3].rfind("INFO|[^Svc]: [Flight Recorder-", 0), 0u) << out[3];
   EXPECT_TRUE(out[3].ends_with(") kept")) << out[3];
   finish.set();
   mode::testing::poll(ctx);
   EXPECT_EQ(finished, 1);
+}
+
+// A service that records a slow step and then hangs in one of its own waits.
+class Refresher : public mode::Service {
+ public:
+  Refresher() { task(&Refresher::refresh, "refresh"); }
+  int line = 0;
+
+ private:
+  awaitable<void> refresh() {
+    FlightRecorder on_timeout = co_await flight_recorder(*this, 1.0);
+    on_timeout.info("+redis_client.get({})", "'user'");
+    line = __LINE__ + 1;
+    const bool slept = co_await sleep(10.0);
+    (void)slept;
+  }
+};
+
+// With the service, the replay ends with where it is suspended: Mode's task traceback.
+TEST_F(FlightRecorderTest, TheTaskTracebackIsWhereTheServiceIsSuspended) {
+  mode::testing::LogCapture capture(mode::LogLevel::debug);
+  auto service = std::make_shared<Refresher>();
+  mode::testing::run(ctx, service->start());
+  capture.clear();  // the lifecycle lines
+  clock.advance(2s, ctx);
+  const std::vector<std::string> out = capture.matching("[^Refresher]: ");
+  ASSERT_EQ(out.size(), 7u) << ::testing::PrintToString(out);
+  EXPECT_EQ(out[0], "[^Refresher]: Warning: Task timed out!");
+  EXPECT_EQ(out[1], "[^Refresher]: Please make sure it's hanging before restart.");
+  EXPECT_TRUE(out[3].ends_with(") +redis_client.get('user')")) << out[3];
+  EXPECT_TRUE(out[4].ends_with("] -End of log-")) << out[4];
+  EXPECT_TRUE(out[5].ends_with("] Task traceback")) << out[5];
+  EXPECT_TRUE(std::regex_search(
+      out[6], std::regex(R"(\] sleep \(\d+\.\d s left\) in .*Refresher::refresh\(\) at )"
+                         R"(utils_flight_recorder_test\.cpp:)" +
+                         std::to_string(service->line) + "$")))
+      << out[6];
+  mode::testing::run(ctx, service->stop());
 }
 
 }  // namespace

@@ -19,6 +19,8 @@
 
 namespace mode {
 
+class Service;
+
 namespace detail {
 class FlightRecorderState;
 }
@@ -36,15 +38,20 @@ using ExtraContext = std::map<std::string, std::string>;
 /// clock: a ManualClock in tests), the recorder writes, on the loop's thread:
 ///
 ///     WARNING Warning: Task timed out!
-///     WARNING Please make sure it is hanging before restarting.
+///     WARNING Please make sure it's hanging before restart.
 ///     INFO    [Flight Recorder-1] (started at Thu Apr 19 09:43:45 2018) Replaying logs...
 ///     <level> [Flight Recorder-1] (Thu Apr 19 09:43:45 2018) <each kept line>
 ///     INFO    [Flight Recorder-1] -End of log-
+///     INFO    [Flight Recorder-1] Task traceback
+///     INFO    [Flight Recorder-1] sleep (4.5 s left) in awaitable<void> App::refresh() at ...
 ///
-/// and from then on writes each new line at once in the replay form (Mode drops them: decision
-/// D10). Destroying the recorder before its timeout cancels it: nothing is ever written.
-/// Dates are the wall-clock date at the start plus the loop clock's time since. Logging never
-/// throws. A recorder belongs to the loop that made it; destroy it on that loop.
+/// (Mode's task traceback is, in C++, where the recorder's service is suspended in its own waits:
+/// Service::suspensions(), one line each; a recorder made without a service, or a service not
+/// suspended in one of its waits, writes `-missing-: ...` instead) and from then on writes each
+/// new line at once in the replay form (Mode drops them: decision D10). Destroying the recorder
+/// before its timeout cancels it: nothing is ever written. Dates are the wall-clock date at the
+/// start plus the loop clock's time since. Logging never throws. A recorder belongs to the loop
+/// that made it; destroy it on that loop.
 class FlightRecorder : public detail::LevelHelpers<FlightRecorder> {
  public:
   FlightRecorder(FlightRecorder&& other) noexcept;
@@ -91,6 +98,11 @@ awaitable<FlightRecorder> flight_recorder(std::shared_ptr<spdlog::logger> logger
 /// The same, writing through a service's `log` (its lines get the service's prefix). `logger`
 /// must outlive the recorder.
 awaitable<FlightRecorder> flight_recorder(const CompositeLogger& logger, Seconds timeout,
+                                          ExtraContext extra_context = {});
+/// The same, writing through `service.log`, and the replay ends with where the service is
+/// suspended (its task traceback): `co_await flight_recorder(*this, 10.0)` in a service.
+/// `service` must outlive the recorder.
+awaitable<FlightRecorder> flight_recorder(const Service& service, Seconds timeout,
                                           ExtraContext extra_context = {});
 
 /// Mode's `on_timeout`: log helpers that write to the current (innermost) flight recorder of the

@@ -2,7 +2,9 @@
 #include <mode/worker.hpp>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -14,6 +16,17 @@ namespace program {
 // Blocks the loop thread; the blocking detector must name it (the binary is linked -rdynamic).
 __attribute__((noinline)) void block_the_loop(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+// Never gives the loop back, without any of the library's waits: sleeping, or burning the CPU.
+[[noreturn]] void hold_the_loop_forever(bool busy) {
+  static volatile unsigned long spins = 0;
+  for (;;) {
+    if (busy)
+      spins = spins + 1;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 class Child : public mode::Service {
@@ -37,6 +50,8 @@ class App : public mode::Service {
   std::vector<ServicePtr> on_init_dependencies() override { return {std::make_shared<Child>()}; }
   mode::awaitable<void> on_start() override {
     if (*scenario_ == "start_fail") throw std::runtime_error("cannot start");
+    if (*scenario_ == "start_cancelled")
+      throw boost::system::system_error(boost::asio::error::operation_aborted);
     co_return;
   }
   mode::awaitable<void> on_started() override {
@@ -54,10 +69,20 @@ class App : public mode::Service {
 
  private:
   mode::awaitable<void> work() {
+    if (*scenario_ == "spin_on_stop" || *scenario_ == "busy_on_stop") {
+      const bool stopped = co_await wait_for_stopped(std::nullopt);
+      (void)stopped;
+      log.info("holding the loop while stopping");
+      hold_the_loop_forever(*scenario_ == "busy_on_stop");
+    }
     const bool slept = co_await sleep(0.2);
     if (!slept) co_return;
     if (*scenario_ == "crash") throw std::logic_error("task exploded");
     if (*scenario_ == "block") block_the_loop(1.5);
+    if (*scenario_ == "spin") {
+      log.info("holding the loop");
+      hold_the_loop_forever(false);
+    }
     const bool stopped = co_await wait_for_stopped(std::nullopt);
     (void)stopped;
   }
@@ -72,7 +97,9 @@ int main(int argc, char** argv) {
   options.loglevel = "info";
   mode::Worker worker(std::make_shared<program::App>(&scenario), options);
   CLI::App& cli = worker.cli();
-  cli.add_option("--scenario", scenario, "clean, crash, start_fail, hang_on_stop, block");
+  cli.add_option("--scenario", scenario,
+                 "clean, crash, start_fail, start_cancelled, hang_on_stop, block, spin, "
+                 "spin_on_stop, busy_on_stop");
   cli.add_option_function<double>(
       "--deadline", [&](double d) { worker.options().shutdown_deadline = d; },
       "Bound of the graceful stop");
