@@ -38,18 +38,6 @@ struct Service::Task {
 
 namespace {
 
-bool is_cancellation(const std::exception_ptr& e) noexcept {
-  // Only a system_error can say operation_aborted: a crash needs no (slow) rethrow here.
-  if (!holds_exception_of(e, typeid(boost::system::system_error))) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == asio::error::operation_aborted;
-  } catch (...) {
-  }
-  return false;
-}
-
 // A task of a race: reports its item's outcome to the waiter instead of crashing the service.
 awaitable<void> race_item(std::shared_ptr<detail::RaceState> race, std::size_t index,
                           awaitable<void> body) {

@@ -82,16 +82,6 @@ LogCapture::~LogCapture() {
   });
 }
 
-bool is_cancellation(const std::exception_ptr& e) noexcept {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == boost::asio::error::operation_aborted;
-  } catch (...) {
-  }
-  return false;
-}
-
 void LogCapture::record(std::string event) { sink_->add(std::move(event)); }
 
 std::vector<std::string> LogCapture::lines() const { return sink_->lines(); }

@@ -1,6 +1,7 @@
 // ServiceThread: the thread, the hand-over of start/stop/crash between the two loops, the
 // keepalives; QueueServiceThread's call accounting.
 #include <mode/threads.hpp>
+#include <mode/utils/objects.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,16 +15,6 @@ namespace {
 
 // The ServiceThread whose thread this is (none on other threads).
 thread_local const ServiceThread* current_thread_service = nullptr;
-
-bool is_cancellation(const std::exception_ptr& e) noexcept {
-  try {
-    if (e) std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == asio::error::operation_aborted;
-  } catch (...) {
-  }
-  return false;
-}
 
 }  // namespace
 

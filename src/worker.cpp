@@ -56,17 +56,6 @@ bool is_stop_signal(int signo) noexcept {
   return signo == SIGINT || signo == SIGTERM || signo == SIGHUP;
 }
 
-bool is_cancellation(const std::exception_ptr& e) noexcept {
-  if (!e) return false;
-  try {
-    std::rethrow_exception(e);
-  } catch (const boost::system::system_error& err) {
-    return err.code() == asio::error::operation_aborted;
-  } catch (...) {
-    return false;
-  }
-}
-
 void write_fd(int fd, std::string_view text) noexcept {
   while (!text.empty()) {
     const ssize_t n = ::write(fd, text.data(), text.size());
@@ -337,6 +326,12 @@ Worker::Worker(std::vector<ServicePtr> services, WorkerOptions options)
 
 Worker::~Worker() = default;
 
+std::string Worker::repr_info() const {
+  std::vector<std::string> reprs;
+  for (const ServicePtr& s : services_) reprs.push_back(s->repr());
+  return fmt::format("[{}]", fmt::join(reprs, ", "));
+}
+
 void Worker::link_services() {
   // As in Mode: the services are the worker's children from the start, so the tree and their
   // log prefixes (`[^-App]`) are right before the first start.
@@ -600,7 +595,6 @@ void Worker::crash(std::exception_ptr reason) noexcept {
 awaitable<void> Worker::stop_and_shutdown() {
   begin_stop(false);
   co_await stop();
-  stop_done_ = true;
   log.info("Gathering service tasks...");
   log.info("Gathering all futures...");
   on_worker_shutdown();

@@ -3,6 +3,7 @@
 
 #include <mode/awaitable.hpp>
 #include <mode/utils/logging.hpp>
+#include <mode/utils/objects.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -48,7 +49,7 @@ inline void poll(asio::io_context& ctx) {
 }
 
 /// True if `e` holds Asio's `operation_aborted` (how cancellation surfaces).
-bool is_cancellation(const std::exception_ptr& e) noexcept;
+using mode::is_cancellation;
 
 /// How an awaitable started by `spawn` ended; shared with its completion handler, so it may be
 /// read after the test stopped waiting.

@@ -138,6 +138,8 @@ class Worker : private detail::WorkerLoop, public Service {
   std::shared_ptr<Console> console();
 
   std::string label() const override { return "Worker"; }
+  /// Its services, as Mode's repr shows them: `<Worker: init [<App: init>]>`.
+  std::string repr_info() const override;
 
   /// Logs `Error: <repr>` when the failure ends the worker's start (before the stop lines, as
   /// Mode does), then crashes as any service does. A cancellation (`operation_aborted`) is
@@ -194,7 +196,6 @@ class Worker : private detail::WorkerLoop, public Service {
   LogLevel level_ = LogLevel::warn;
   int signal_stop_ = 0;      // the signal that asked to stop, 0 if none
   bool stop_begun_ = false;  // a stop coroutine was spawned
-  bool stop_done_ = false;
   bool run_done_ = false;
   bool in_start_ = false;            // run() awaits start(), which has not reached on_started
   bool start_error_logged_ = false;  // crash() logged `Error: ...` for the start

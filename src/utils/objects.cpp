@@ -1,6 +1,8 @@
 // Demangled type names and exception text.
 #include <mode/utils/objects.hpp>
 
+#include <boost/asio/error.hpp>
+#include <boost/system/system_error.hpp>
 #include <cxxabi.h>
 
 #include <cstdlib>
@@ -186,6 +188,17 @@ bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base)
   }
 #endif
   return type != nullptr && derives(*type, base);
+}
+
+bool is_cancellation(const std::exception_ptr& e) noexcept {
+  if (!holds_exception_of(e, typeid(boost::system::system_error))) return false;
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& err) {
+    return err.code() == boost::asio::error::operation_aborted;
+  } catch (...) {
+  }
+  return false;
 }
 
 }  // namespace mode

@@ -150,6 +150,12 @@ TEST(Worker, NoDaemonStartsStopsAndReturns0) {
   EXPECT_THAT(lines, ::testing::IsSupersetOf(expected));
 }
 
+TEST(Worker, TextFormListsItsServices) {
+  mode::Worker worker(std::make_shared<Ticker>(), std::make_shared<mode::Service>(),
+                      quiet_options());
+  EXPECT_EQ(fmt::format("{}", worker), "<Worker: init [<Ticker: init>, <Service: init>]>");
+}
+
 TEST(Worker, CrashReturns1) {
   mode::testing::LogCapture capture(mode::LogLevel::info);
   auto options = quiet_options();

@@ -40,6 +40,10 @@ struct ExceptionRepr {
 /// (with libstdc++, no rethrow). False for a null pointer.
 bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept;
 
+/// Whether `e` holds Asio's `operation_aborted` (how a cancellation surfaces). Other
+/// exceptions are told apart by their type alone, without a rethrow. False for a null pointer.
+bool is_cancellation(const std::exception_ptr& e) noexcept;
+
 }  // namespace mode
 
 template <>
