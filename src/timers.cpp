@@ -20,7 +20,6 @@ std::string repr(double x) {
 Timer::Timer(Seconds interval, double max_drift_correction, std::string name, const Clock& clock,
              std::shared_ptr<spdlog::logger> logger)
     : interval_(interval.count()),
-      max_drift_correction_(max_drift_correction),
       max_drift_(std::min(interval_ * 0.30, 1.2)),
       min_interval_(interval_ > max_drift_correction ? interval_ - max_drift_correction
                                                      : interval_),

@@ -51,7 +51,6 @@ class Timer {
   double seconds_since(Clock::time_point a, Clock::time_point b) const noexcept;
 
   double interval_;
-  double max_drift_correction_;
   double max_drift_;
   double min_interval_;
   double max_interval_;

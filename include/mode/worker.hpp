@@ -5,6 +5,7 @@
 #include <mode/console.hpp>
 #include <mode/service.hpp>
 #include <mode/utils/logging_setup.hpp>
+#include <mode/version.hpp>
 
 #include <boost/asio/io_context.hpp>
 
@@ -54,7 +55,8 @@ struct WorkerOptions {
   bool daemon = true;
   /// Bound of the whole graceful stop; past it the worker logs what still runs and exits 1.
   Seconds shutdown_deadline = 30.0;
-  std::string version = "0";  ///< printed by `--version`
+  /// Printed by `--version`: the program's own version, mode-cpp's by default.
+  std::string version = MODE_VERSION_STRING;
   /// Where `say` writes (Mode's `stdout=`), and `--help`/`--version`; null: the process's stdout.
   /// It must outlive the worker's run, and is written from the loop thread only.
   std::ostream* stdout_stream = nullptr;

@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <mode/version.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -256,6 +257,8 @@ TEST(WorkerProcess, HelpAndVersionExit0) {
   EXPECT_THAT(help.out(), HasSubstr("--scenario"));
   Subprocess version = worker({"--version"});
   EXPECT_EQ(version.wait(), 0);
+  // A program that sets no version of its own prints the library's.
+  EXPECT_THAT(version.out(), HasSubstr(MODE_VERSION_STRING));
 }
 
 TEST(WorkerProcess, Sigusr1WritesTheServiceTree) {
