@@ -171,14 +171,17 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   // Lifecycle.
 
-  /// Starts the service, its background tasks and its children (the manual's start order).
+  /// Starts the service, then its background tasks, then its children, in Mode's order:
+  /// `on_init` and `on_first_start` (first start only), `on_start`, tasks and timers, children,
+  /// `on_started`.
   /// Throws std::logic_error if it already started or crashed (use `restart`).
   /// (Virtual, like the other lifecycle calls below, only so that ServiceThread can run them on
   /// its own thread.)
   virtual awaitable<void> start();
   /// Starts it unless it already started; true if this call started it.
   virtual awaitable<bool> maybe_start();
-  /// Stops the service (the manual's stop order); a second call waits for the first.
+  /// Stops the service in Mode's order: `on_stop`, the children in reverse order, the tasks,
+  /// the contexts, `on_shutdown`. A second call waits for the first to complete.
   virtual awaitable<void> stop();
   /// stop, service_reset, on_init, on_restart, start.
   virtual awaitable<void> restart();
@@ -340,7 +343,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   CompositeLogger log{*this};
 
  protected:
-  // Callbacks, in the order of the manual's tables; the defaults do nothing.
+  // Callbacks, in the order a start and a stop run them; the defaults do nothing.
 
   /// Before the first start, and again by `restart()`.
   virtual void on_init() {}

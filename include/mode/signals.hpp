@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-// The contract, for both signal kinds (BEHAVIOUR.md §6, decisions D4 and D20):
+// The contract, for both signal kinds:
 //
 // - A receiver is called as `fn(sender, args...)`: the sender as `Sender&` (never null; make
 //   `Sender` const for const senders), the arguments as const lvalues (a receiver may take them
@@ -30,10 +30,11 @@
 // - `connect` returns a Connection, C++'s RAII spelling of Mode's handle: dropping it
 //   disconnects; `release()` keeps the receiver for the signal's lifetime instead (Mode's plain
 //   `connect`). A connection is the identity of a receiver: connecting the same callable twice
-//   makes two receivers. `disconnect` works for filtered and unfiltered receivers alike (D4).
+//   makes two receivers. `disconnect` works for filtered and unfiltered receivers alike (Mode's
+//   ignores a strong receiver and raises for a filtered one).
 // - Receivers run in connection order (filtered and unfiltered ones interleaved as connected),
-//   each connection once per send (D20). A receiver filtered by sender is called only for sends
-//   from that sender; senders are compared by address.
+//   each connection once per send (Mode's order is unspecified). A receiver filtered by sender
+//   is called only for sends from that sender; senders are compared by address.
 // - Connecting or disconnecting during a send is safe: a receiver connected during a send is
 //   not called by that send; one disconnected before its turn is not called. A receiver stays
 //   alive while it runs even if it disconnects itself or destroys the signal.

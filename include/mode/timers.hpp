@@ -14,7 +14,7 @@ namespace mode {
 
 /// Computes how long to sleep before each iteration of a periodic loop, correcting the drift of
 /// the previous sleep by at most `max_drift_correction` seconds, and logs late or overlapping
-/// wake-ups exactly as Mode's `mode.timers.Timer` does (BEHAVIOUR.md §4).
+/// wake-ups exactly as Mode's `mode.timers.Timer` does.
 ///
 /// Use: `t = timer.tick(); sleep(t); timer.on_yield();` per iteration. Drift lines are only
 /// logged for intervals of one second or more.

@@ -83,7 +83,8 @@ class TimerEntry {
 };
 
 /// The per-loop timer queue: a min-heap of deadlines driving a single Asio timer, firing all
-/// deadlines within the slack of the earliest one in one wake-up (DESIGN.md §4).
+/// deadlines within the slack of the earliest one in one wake-up (each Asio timer wake-up costs
+/// a timerfd and epoll round trip, so thousands of sleepers must not each have their own).
 class TimerQueue final : public asio::execution_context::service {
  public:
   static inline asio::execution_context::id id;

@@ -226,7 +226,7 @@ AsyncIterator<T> aslice(AsyncIterator<T> it, std::int64_t start, std::optional<s
       detail::SliceState<T>{std::move(it), 0, start, stop, step});
   return AsyncIterator<T>([state] { return detail::slice_next(state); });
 }
-/// The first `stop` items: `aslice(arange(100), 10)` → 0..9. Decision D16: `stop = 0` yields
+/// The first `stop` items: `aslice(arange(100), 10)` → 0..9. Unlike Mode, `stop = 0` yields
 /// nothing (Mode reads 0 as "no limit"; here "no limit" is `aslice(it, 0, std::nullopt)`).
 template <class T>
 AsyncIterator<T> aslice(AsyncIterator<T> it, std::int64_t stop) {
@@ -240,7 +240,7 @@ awaitable<std::vector<T>> alist(AsyncIterator<T> it) {
 }
 
 /// Lists of `n` consecutive items, the last one shorter if needed, pulled lazily:
-/// `chunks(arange(11), 3)` → [0,1,2], [3,4,5], [6,7,8], [9,10]. Decision D16: `n = 1` yields
+/// `chunks(arange(11), 3)` → [0,1,2], [3,4,5], [6,7,8], [9,10]. Unlike Mode, `n = 1` yields
 /// one-element lists (Mode yields everything in one list). Throws std::invalid_argument for
 /// `n < 1`.
 template <class T>

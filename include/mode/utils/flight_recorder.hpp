@@ -48,7 +48,7 @@ using ExtraContext = std::map<std::string, std::string>;
 /// (Mode's task traceback is, in C++, where the recorder's service is suspended in its own waits:
 /// Service::suspensions(), one line each; a recorder made without a service, or a service not
 /// suspended in one of its waits, writes `-missing-: ...` instead) and from then on writes each
-/// new line at once in the replay form (Mode drops them: decision D10). Destroying the recorder
+/// new line at once in the replay form (Mode drops them). Destroying the recorder
 /// before its timeout cancels it: nothing is ever written. Dates are the wall-clock date at the
 /// start plus the loop clock's time since. Logging never throws. A recorder belongs to the loop
 /// that made it; destroy it on that loop.

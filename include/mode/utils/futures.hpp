@@ -26,7 +26,7 @@ namespace mode {
 /// otherwise it waits for the one in flight and returns a copy of its result. Calls that start
 /// after an execution finished (from the next loop iteration on) run it again. If the
 /// operation throws, every caller sharing it gets the exception (Mode leaves the other callers
-/// waiting forever: decision D9); if the caller that runs it is cancelled, the operation's
+/// waiting forever); if the caller that runs it is cancelled, the operation's
 /// `operation_aborted` is what they all get. A waiting caller that is cancelled with Asio
 /// cancellation throws `operation_aborted` and leaves the execution running for the others.
 ///

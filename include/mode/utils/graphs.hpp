@@ -1,5 +1,5 @@
 // mode/utils/graphs.hpp: DependencyGraph, its DOT form (GraphFormatter) and graphviz rendering.
-// Port of mode.utils.graphs; BEHAVIOUR.md §15 is the contract for every output format.
+// Port of mode.utils.graphs: every output format is Mode's, except where a comment says why.
 #pragma once
 
 #include <fmt/format.h>
@@ -168,7 +168,7 @@ struct GraphFormatterOptions {
 };
 
 /// The part of GraphFormatter that does not depend on the vertex type: schemes, head, tail and
-/// the DOT text of nodes and edges given their labels (BEHAVIOUR.md §15.3).
+/// the DOT text of nodes and edges given their labels (Mode's GraphFormatter).
 ///
 /// Labels and values are written between double quotes as they are, except that a `"` inside
 /// is escaped as `\"` (Mode writes it raw, producing invalid DOT).
@@ -250,7 +250,7 @@ class GraphFormatter : public GraphFormatterBase {
 ///
 /// T must be copyable, hashable with std::hash and equality comparable; the text form and
 /// to_dot() also need it GraphLabelable. Successors need not be vertices themselves.
-/// Differences from Mode: topsort() works (Mode's always fails, BEHAVIOUR.md D8) and also
+/// Differences from Mode: topsort() works (Mode's always fails) and also
 /// accepts successors that are not vertices; valency_of() throws CycleError instead of
 /// recursing forever and counts in linear time; connect() copies the lists (Mode shares them).
 /// Not thread-safe.
@@ -332,7 +332,7 @@ class DependencyGraph {
 
   /// Vertices in an order where each comes after its successors (dependencies first).
   ///
-  /// Mode's intended algorithm (BEHAVIOUR.md §15.1): Tarjan's strongly connected components,
+  /// Mode's intended algorithm: Tarjan's strongly connected components,
   /// then Kahn's sort of the components; each component (cycle) is represented by its first
   /// member. Successors that are not vertices are sorted as vertices without successors,
   /// added after the real ones in the order they are first met. Never throws on cycles.
@@ -390,7 +390,7 @@ class DependencyGraph {
   /// CycleError on a cycle.
   std::string to_string() const;
 
-  /// Writes the graph in DOT (BEHAVIOUR.md §15.2): head; per vertex, its terminal-node line
+  /// Writes the graph in DOT, as Mode does: head; per vertex, its terminal-node line
   /// if it has no successors, else its node line and one edge line per successor (node lines
   /// once per label); tail. Each line ends with '\n'.
   void to_dot(std::ostream& out, const GraphFormatter<T>* formatter = nullptr) const;

@@ -17,7 +17,7 @@
 // "thread of execution" of awaitables: everything one `co_spawn` runs, including every coroutine
 // it awaits, however deep. Two chains never see each other's items, whether they run on one
 // thread or several; a chain spawned by another starts with empty stacks (unlike Mode, where a
-// child task shares its parent's list: BEHAVIOUR.md §17.2 recommends strict isolation).
+// child task shares its parent's list, so a child's pushes are seen by its parent).
 //
 // Why `co_await`: Asio 1.81 has no coroutine-local storage and no hook when a chain resumes, so a
 // thread-local cannot follow a chain (another chain runs on the thread whenever this one waits,

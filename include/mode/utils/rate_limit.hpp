@@ -65,7 +65,7 @@ struct TokenBucketOptions {
 
 /// The token bucket: `rate` tokens per `over` seconds, holding at most `capacity` tokens.
 ///
-/// Unlike Mode (decisions D1–D3), the capacity defaults to `rate` (Mode: `over`, ignoring the
+/// Unlike Mode, the capacity defaults to `rate` (Mode: `over`, ignoring the
 /// `capacity` and `fill_rate` arguments), the bucket refills by the time elapsed since the
 /// previous call at every call (Mode credits stale idle time), and `acquire` consumes the token
 /// it waited for. `rate` and `over` accept numbers and rate strings as `want_seconds` does

@@ -1,5 +1,5 @@
 // mode/utils/trees.hpp: Node, the tree that links each service to its parent (its "beacon").
-// Port of mode.utils.trees; BEHAVIOUR.md §2.17 is the contract.
+// Port of mode.utils.trees, with the same walks and orders.
 #pragma once
 
 #include <mode/utils/graphs.hpp>
@@ -126,7 +126,7 @@ class Node : public std::enable_shared_from_this<Node<T>> {
   }
 
   /// Breadth-first from this node: each node when dequeued, and the raw children of a node
-  /// right when that node is processed (BEHAVIOUR.md §2.17).
+  /// right when that node is processed (Mode's order).
   std::vector<Entry> traverse() const;
 
   /// This node, its parent, grandparent, ... up to the top.
