@@ -54,8 +54,7 @@ class Ticker final : public Service {
 };
 
 awaitable<void> bare_ticker(TickLog* ticks) {
-  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
-                                                       // in constructor arguments
+  const auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
   const Clock::time_point epoch = Clock::now();
   Clock::time_point next = epoch;

@@ -46,8 +46,7 @@ class Child final : public Service {
 };
 
 awaitable<void> bare_sleeper(Progress* progress, Clock::duration period) {
-  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
-                                                       // in constructor arguments
+  const auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
   ++progress->started;
   for (;;) {

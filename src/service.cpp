@@ -180,7 +180,7 @@ awaitable<void> Service::adopt_executor() {
 }
 
 awaitable<void> Service::start() {
-  // Bound first (g++ 12), and checked by a plain call: a coroutine would cost a frame per call.
+  // Checked by a plain call: a coroutine would cost a frame per call.
   const asio::any_io_executor ex = co_await asio::this_coro::executor;
   bind_executor(ex, "start");
   if (crashed_) {

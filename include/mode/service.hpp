@@ -301,6 +301,10 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
 
   // Each wait records its caller's source location, for the reports of where the service's
   // coroutines are suspended (`suspensions()`, the Worker's SIGUSR1 report).
+  //
+  // g++ 12 only: build an aggregate or a braced list in a named variable before a `co_await`
+  // that uses it (`co_await wait(f(Request{...}))` destroys the Request twice: GCC bug 99576).
+  // Testing a wait directly, as in `if (!co_await sleep(d))`, is fine on every compiler.
 
   /// Sleeps for `d`, or less if the service stops or crashes first; true if it slept fully.
   awaitable<bool> sleep(Seconds d, std::source_location where = std::source_location::current());

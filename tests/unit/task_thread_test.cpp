@@ -194,7 +194,7 @@ TEST(TaskThread, WaitsForItsLoopWhenSpawnedFromOutside) {
 }
 
 awaitable<void> wait_an_hour() {
-  const auto ex = co_await asio::this_coro::executor;  // not in the constructor call: g++ 12
+  const auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex);
   timer.expires_after(std::chrono::hours(1));
   co_await timer.async_wait(use_awaitable);

@@ -38,16 +38,14 @@ awaitable<int> fails() {
 }
 
 awaitable<int> after_a_timer() {
-  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
-                                                       // in constructor arguments
+  const auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex, 2ms);
   co_await timer.async_wait(mode::use_awaitable);
   co_return 5;
 }
 
 awaitable<void> never_finishes() {
-  const auto ex = co_await asio::this_coro::executor;  // bound first: g++ 12 miscompiles co_await
-                                                       // in constructor arguments
+  const auto ex = co_await asio::this_coro::executor;
   asio::steady_timer timer(ex, 1h);
   co_await timer.async_wait(mode::use_awaitable);
 }
