@@ -367,20 +367,55 @@ awaitable<void> ServiceThread::thread_keepalive() {
 
 // QueueServiceThread.
 
-void QueueServiceThread::open_queue() noexcept {
-  queue_state_.store(kOpen, std::memory_order_release);
+void QueueServiceThread::open_queue() {
+  // The held casts run here, not posted: a post made inside the thread's running handler waits
+  // for the handler's end, behind the posts other threads make meanwhile, which would overtake
+  // them once the queue is seen open. A cast sent while they run is held for the next round.
+  for (;;) {
+    std::list<std::unique_ptr<HeldCast>> casts;
+    {
+      const std::lock_guard lock(held_mutex_);
+      if (held_.empty()) {
+        // Clears kClosed of a previous run; keeps the count of held casts still running.
+        const std::uint64_t s = queue_state_.load(std::memory_order_acquire);
+        queue_state_.store(kOpen | (s & kCount), std::memory_order_release);
+        return;
+      }
+      casts.swap(held_);
+    }
+    for (const std::unique_ptr<HeldCast>& cast : casts) {
+      queue_state_.fetch_add(1, std::memory_order_acq_rel);  // taken: it ends with call_done
+      cast->run_on_thread(*this);
+    }
+  }
 }
 
-void QueueServiceThread::accept(const char* what) {
+bool QueueServiceThread::accept(const char* what, bool hold) {
   std::uint64_t s = queue_state_.load(std::memory_order_acquire);
   do {
     if ((s & kOpen) == 0 || (s & kClosed) != 0) {
+      if (hold && (s & (kOpen | kClosed)) == 0) return false;
       throw ThreadNotRunning(
           fmt::format("{}: {}: its thread is not running ({})", label(), what,
                       (s & kClosed) != 0 ? "stopping, stopped or crashed" : "not started yet"));
     }
   } while (!queue_state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
                                                std::memory_order_acquire));
+  return true;
+}
+
+void QueueServiceThread::hold(std::unique_ptr<HeldCast> cast) {
+  {
+    const std::lock_guard lock(held_mutex_);
+    if ((queue_state_.load(std::memory_order_acquire) & (kOpen | kClosed)) == 0) {
+      held_.push_back(std::move(cast));
+      return;
+    }
+  }
+  // The queue opened (its held casts already ran) or closed since accept() looked.
+  accept("cast_thread");
+  asio::post(thread_context().get_executor(),
+             [this, c = std::move(cast)] { c->run_on_thread(*this); });
 }
 
 void QueueServiceThread::call_done() noexcept {
@@ -388,9 +423,87 @@ void QueueServiceThread::call_done() noexcept {
   if ((s & kClosed) != 0 && (s & kCount) == 0 && drain_op_ != nullptr) drain_op_->fire(Wake::done);
 }
 
+std::uint64_t QueueServiceThread::async_begun() noexcept {
+  ++running_async_;
+  return next_async_id_++;
+}
+
+void QueueServiceThread::async_done(std::uint64_t id) noexcept {
+  --running_async_;
+  if (flush_waits_.empty()) return;
+  std::erase_if(flush_waits_, [id](const std::shared_ptr<FlushWait>& w) {
+    if (id >= w->before || --w->remaining != 0) return false;
+    if (w->op != nullptr) w->op->fire(Wake::done);
+    return true;
+  });
+}
+
+std::shared_ptr<QueueServiceThread::FlushWait> QueueServiceThread::flush_marker() {
+  // Everything sent before the marker has run by now, but awaitable calls and casts may still
+  // be running as tasks: those are the ones to wait for.
+  if (running_async_ == 0) return nullptr;
+  auto wait = std::make_shared<FlushWait>();
+  wait->before = next_async_id_;
+  wait->remaining = running_async_;
+  flush_waits_.push_back(wait);
+  return wait;
+}
+
+awaitable<void> QueueServiceThread::flush_wait(std::shared_ptr<FlushWait> wait) {
+  if (wait->remaining == 0) co_return;
+  WaitOp op;
+  wait->op = &op;
+  const Wake why = co_await op.wait();
+  wait->op = nullptr;
+  (void)why;  // done, or cancelled at stop: either way the flush is over
+}
+
+awaitable<void> QueueServiceThread::flush() {
+  if (on_thread()) throw std::logic_error(fmt::format("{}: flush() on its own thread", label()));
+  // Before the queue opened: run the held casts here, one at a time (Mode: "process all
+  // currently queued items inline until empty").
+  for (;;) {
+    std::unique_ptr<HeldCast> cast;
+    {
+      const std::lock_guard lock(held_mutex_);
+      const std::uint64_t s = queue_state_.load(std::memory_order_acquire);
+      if ((s & (kOpen | kClosed)) == 0 && !held_.empty()) {
+        cast = std::move(held_.front());
+        held_.pop_front();
+      }
+    }
+    if (!cast) break;
+    try {
+      co_await cast->run_here();
+    } catch (...) {
+      if (is_cancellation(std::current_exception())) throw;
+      log_cast_error();
+    }
+  }
+  const std::uint64_t s = queue_state_.load(std::memory_order_acquire);
+  if ((s & kOpen) == 0 || (s & kClosed) != 0) co_return;  // nothing held, or drained by stop
+  try {
+    std::shared_ptr<FlushWait> wait = co_await call_thread(&QueueServiceThread::flush_marker, this);
+    if (wait) co_await call_thread(&QueueServiceThread::flush_wait, this, std::move(wait));
+  } catch (const ThreadNotRunning&) {
+    // The queue closed meanwhile: stop drains it.
+  }
+}
+
 awaitable<void> QueueServiceThread::close_queue(bool final) {
   // No call is taken after this; every one taken before is waited for (none is lost).
-  const std::uint64_t s = queue_state_.fetch_or(kClosed, std::memory_order_acq_rel);
+  std::list<std::unique_ptr<HeldCast>> dropped;
+  std::uint64_t s = 0;
+  {
+    const std::lock_guard lock(held_mutex_);
+    s = queue_state_.fetch_or(kClosed, std::memory_order_acq_rel);
+    dropped.swap(held_);  // casts held for a queue that never opened (the start failed)
+  }
+  if (!dropped.empty()) {
+    log.warning("Dropped {} casts sent before the start: the queue closed before it opened",
+                dropped.size());
+    dropped.clear();
+  }
   if ((s & kCount) == 0) co_return;
   WaitOp op;
   drain_op_ = &op;

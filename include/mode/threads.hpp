@@ -15,13 +15,17 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace mode {
 
@@ -108,8 +112,9 @@ class ServiceThread : public Service {
  private:
   friend class QueueServiceThread;
   // For QueueServiceThread, on the thread: right after on_thread_started, and before
-  // on_thread_stop (`final`: once more after the service stopped).
-  virtual void open_queue() noexcept {}
+  // on_thread_stop (`final`: once more after the service stopped). An exception of open_queue
+  // fails the start.
+  virtual void open_queue() {}
   virtual awaitable<void> close_queue(bool /*final*/) { co_return; }
 
   bool owns_thread() const noexcept override { return true; }
@@ -219,47 +224,120 @@ void complete_on_caller(H&& handler) {
 /// is awaited on the thread (as a task of the service, cancelled if it still runs at stop).
 /// `cast_thread` does the same without waiting; an exception of a cast function is logged.
 /// Calls run in the order they were sent from one thread (Mode's MethodQueue is the thread
-/// loop's own queue here: no worker services, no locks on the call path).
+/// loop's own queue here: no worker services, and no locks on the call path once the queue is
+/// open).
 ///
-/// Calls are taken from the end of `on_thread_started` until `on_thread_stop` begins; otherwise
-/// they throw ThreadNotRunning at once. Every call taken runs and completes, even when the
-/// service stops or crashes meanwhile (Mode 4.3.0): at stop, the queue is drained before
+/// The queue opens at the end of `on_thread_started` and closes when `on_thread_stop` begins.
+/// While it is open, calls and casts are taken. Every call taken runs and completes, even when
+/// the service stops or crashes meanwhile (Mode 4.3.0): at stop, the queue is drained before
 /// `on_thread_stop` and the children's stop (Mode 4.1.9), for up to `shutdown_timeout` for
-/// awaitable calls, which are then cancelled with the service's tasks. A caller cancelled (Asio
-/// cancellation) before the thread began its call gets `operation_aborted` and the call is
-/// skipped; once begun, the call completes normally. A loop that calls `call_thread` must live
-/// until the service stopped: the thread may still be returning from its post to that loop.
+/// awaitable calls, which are then cancelled with the service's tasks. Once it closed (stop
+/// began, or the service stopped or crashed) both throw ThreadNotRunning at once.
+///
+/// Before the queue first opened (the service is constructed, or starting), as in Mode a cast is
+/// held, from any thread: the held casts run on the thread in the order sent as soon as the
+/// queue opens, before any call sent after that and before `start()` returns (an awaitable one
+/// is started as a task then), unless `flush()` ran them first. A service destroyed without ever
+/// starting destroys its held casts without running them; one whose start fails or is stopped
+/// before the queue opened drops them at that stop (logged as a warning); stopping a service
+/// that never started keeps them. `call_thread` still throws ThreadNotRunning before the queue
+/// opened: a caller waiting for a start that may never come would hang.
+///
+/// A caller cancelled (Asio cancellation) before the thread began its call gets
+/// `operation_aborted` and the call is skipped; once begun, the call completes normally. A loop
+/// that calls `call_thread` must live until the service stopped: the thread may still be
+/// returning from its post to that loop.
 class QueueServiceThread : public ServiceThread {
  public:
   /// Runs `f(args...)` on the thread; see the class comment. Arguments are moved to the thread.
   template <class F, class... Args>
   awaitable<detail::CallResult<F, Args...>> call_thread(F f, Args... args);
-  /// Sends `f(args...)` to the thread and returns at once.
+  /// Sends `f(args...)` to the thread and returns at once; before the queue opened, holds it.
   template <class F, class... Args>
   void cast_thread(F f, Args... args);
+
+  /// Runs or waits for everything sent so far (Mode's `MethodQueue.flush`).
+  ///
+  /// Before the queue opened: runs the held casts inline on the caller's executor, one at a time
+  /// in the order sent, awaiting an awaitable one, until none is left; an exception of one is
+  /// logged as from the thread (`cast_thread function raised`) and the others still run. Should
+  /// the queue open meanwhile, the thread takes the rest and flush waits as below (if flush looks
+  /// while the thread is still running them, at the opening, it does not wait). A cast that ends
+  /// with a cancellation (flush itself was cancelled) ends flush; the rest stay held.
+  ///
+  /// While the queue is open: returns once every call and cast sent before it from the caller's
+  /// thread has completed on the thread, awaitable ones included (a marker call through the
+  /// queue, not polling). After the queue closed: returns at once, as stop drains the queue.
+  ///
+  /// Not on the service's own thread (a call waiting for the calls before it could wait for
+  /// itself): throws std::logic_error there.
+  awaitable<void> flush();
 
  private:
   static constexpr std::uint64_t kOpen = std::uint64_t{1} << 63;
   static constexpr std::uint64_t kClosed = std::uint64_t{1} << 62;
   static constexpr std::uint64_t kCount = kClosed - 1;
 
-  void open_queue() noexcept override;
+  /// A cast sent before the queue opened.
+  struct HeldCast {
+    virtual ~HeldCast() = default;
+    /// On the thread, the queue open and the cast counted: runs it as cast_thread does.
+    virtual void run_on_thread(QueueServiceThread& q) = 0;
+    /// For flush(): runs it on the caller, awaiting an awaitable one; throws what it throws.
+    virtual awaitable<void> run_here() = 0;
+  };
+  template <class F, class... Args>
+  struct HeldCastOf;
+  /// What flush() waits for (on the service's thread only): the awaitable calls and casts still
+  /// running when its marker went through the queue, whose ids are below `before`; `remaining`
+  /// of them have not ended yet.
+  struct FlushWait {
+    std::uint64_t before = 0;
+    std::uint64_t remaining = 0;
+    detail::WaitOp* op = nullptr;
+  };
+
+  void open_queue() override;
   awaitable<void> close_queue(bool final) override;
-  /// Counts one more call in flight, or throws ThreadNotRunning.
-  void accept(const char* what);
+  /// Counts one more call in flight, or throws ThreadNotRunning; false instead when the queue
+  /// never opened and `hold` is set (cast_thread then holds the cast).
+  bool accept(const char* what, bool hold = false);
+  /// Holds a cast until the queue opens, or sends it if the queue opened meanwhile.
+  void hold(std::unique_ptr<HeldCast> cast);
   /// On the thread, when a taken call completed.
   void call_done() noexcept;
+  /// On the thread: an awaitable call or cast begins (returns its id) or ends.
+  std::uint64_t async_begun() noexcept;
+  void async_done(std::uint64_t id) noexcept;
+  /// On the thread, for flush(): what to wait for (null: nothing), then the wait for it.
+  std::shared_ptr<FlushWait> flush_marker();
+  awaitable<void> flush_wait(std::shared_ptr<FlushWait> wait);
   void log_cast_error() noexcept;
 
-  template <class R, class H, class F, class... A>
-  awaitable<void> run_async_call(detail::CallSlot<R>* slot, H handler, F f, A... args);
+  /// On the thread: runs a taken cast, or starts an awaitable one as a task.
   template <class F, class... A>
-  awaitable<void> run_async_cast(F f, A... args);
+  void run_cast(F&& f, A&&... args);
+  template <class R, class H, class F, class... A>
+  awaitable<void> run_async_call(detail::CallSlot<R>* slot, H handler, std::uint64_t id, F f,
+                                 A... args);
+  template <class F, class... A>
+  awaitable<void> run_async_cast(std::uint64_t id, F f, A... args);
 
   // Open/closed bits and the number of calls taken and not yet completed: the callers' threads
-  // add, the service's thread subtracts, so stop knows when nothing is left.
+  // add, the service's thread subtracts, so stop knows when nothing is left. Neither bit is set
+  // until the queue first opens (or closes without having opened).
   std::atomic<std::uint64_t> queue_state_{0};
   detail::WaitOp* drain_op_ = nullptr;  // the service's thread only
+
+  // Casts sent before the queue first opened. open_queue and close_queue set the first bit
+  // under the mutex, so a cast is either held here or taken by the queue.
+  std::mutex held_mutex_;
+  std::list<std::unique_ptr<HeldCast>> held_;
+
+  // The service's thread only: awaitable calls and casts running as tasks, for flush().
+  std::uint64_t next_async_id_ = 0;
+  std::uint64_t running_async_ = 0;
+  std::vector<std::shared_ptr<FlushWait>> flush_waits_;
 };
 
 // Implementation of the templates.
@@ -290,8 +368,9 @@ awaitable<detail::CallResult<F, Args...>> QueueServiceThread::call_thread(F f, A
                 boost::system::system_error(asio::error::operation_aborted));
           } else if constexpr (detail::call_is_async<F, Args...>) {
             if (!should_stop()) {
-              add_future(run_async_call<R>(s, std::move(h), std::move(fn), std::move(a)...),
-                         "call_thread");
+              add_future(
+                  run_async_call<R>(s, std::move(h), async_begun(), std::move(fn), std::move(a)...),
+                  "call_thread");
               return;  // run_async_call completes it
             }
             s->error = std::make_exception_ptr(
@@ -318,8 +397,8 @@ awaitable<detail::CallResult<F, Args...>> QueueServiceThread::call_thread(F f, A
 }
 
 template <class R, class H, class F, class... A>
-awaitable<void> QueueServiceThread::run_async_call(detail::CallSlot<R>* slot, H handler, F f,
-                                                   A... args) {
+awaitable<void> QueueServiceThread::run_async_call(detail::CallSlot<R>* slot, H handler,
+                                                   std::uint64_t id, F f, A... args) {
   try {
     if constexpr (std::is_void_v<R>) {
       co_await std::invoke(f, std::move(args)...);
@@ -332,38 +411,72 @@ awaitable<void> QueueServiceThread::run_async_call(detail::CallSlot<R>* slot, H 
     slot->error = std::current_exception();
   }
   detail::complete_on_caller(std::move(handler));
+  async_done(id);
   call_done();
 }
 
 template <class F, class... Args>
 void QueueServiceThread::cast_thread(F f, Args... args) {
-  accept("cast_thread");
+  const bool taken = accept("cast_thread", true);
+  if (!taken) {
+    hold(std::make_unique<HeldCastOf<F, Args...>>(std::move(f), std::move(args)...));
+    return;
+  }
   asio::post(thread_context().get_executor(),
              [this, fn = std::move(f), ... a = std::move(args)]() mutable {
-               if constexpr (detail::call_is_async<F, Args...>) {
-                 if (!should_stop()) {
-                   add_future(run_async_cast(std::move(fn), std::move(a)...), "cast_thread");
-                   return;
-                 }
-               } else {
-                 try {
-                   std::invoke(std::move(fn), std::move(a)...);
-                 } catch (...) {
-                   log_cast_error();
-                 }
-               }
-               call_done();
+               run_cast<F, Args...>(std::move(fn), std::move(a)...);
              });
 }
 
 template <class F, class... A>
-awaitable<void> QueueServiceThread::run_async_cast(F f, A... args) {
+void QueueServiceThread::run_cast(F&& f, A&&... args) {
+  if constexpr (detail::call_is_async<F, A...>) {
+    if (!should_stop()) {
+      add_future(run_async_cast(async_begun(), std::move(f), std::move(args)...), "cast_thread");
+      return;
+    }
+  } else {
+    try {
+      std::invoke(std::move(f), std::move(args)...);
+    } catch (...) {
+      log_cast_error();
+    }
+  }
+  call_done();
+}
+
+template <class F, class... A>
+awaitable<void> QueueServiceThread::run_async_cast(std::uint64_t id, F f, A... args) {
   try {
     co_await std::invoke(f, std::move(args)...);
   } catch (...) {
     log_cast_error();
   }
+  async_done(id);
   call_done();
 }
+
+template <class F, class... Args>
+struct QueueServiceThread::HeldCastOf final : QueueServiceThread::HeldCast {
+  explicit HeldCastOf(F f, Args... a) : fn(std::move(f)), args(std::move(a)...) {}
+
+  void run_on_thread(QueueServiceThread& q) override {
+    std::apply([&](Args&... a) { q.run_cast<F, Args...>(std::move(fn), std::move(a)...); }, args);
+  }
+
+  awaitable<void> run_here() override {
+    // `fn` lives in this object until the awaited call ended: a lambda coroutine's captures too.
+    if constexpr (detail::call_is_async<F, Args...>) {
+      co_await std::apply(
+          [this](Args&... a) { return std::invoke(std::move(fn), std::move(a)...); }, args);
+    } else {
+      std::apply([this](Args&... a) { (void)std::invoke(std::move(fn), std::move(a)...); }, args);
+      co_return;
+    }
+  }
+
+  F fn;
+  std::tuple<Args...> args;
+};
 
 }  // namespace mode

@@ -7,9 +7,13 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <map>
@@ -487,7 +491,7 @@ TEST_F(ThreadsTest, CallsOutsideTheRunningThreadGiveAClearError) {
   } catch (const ThreadNotRunning& e) {
     EXPECT_THAT(e.what(), HasSubstr("T: call_thread: its thread is not running (not started yet)"));
   }
-  EXPECT_THROW(t->cast_thread([] {}), ThreadNotRunning);
+  EXPECT_NO_THROW(t->cast_thread([] {}));  // held until the queue opens
   run(ctx, t->start());
   run(ctx, t->stop());
   try {
@@ -662,6 +666,227 @@ TEST_F(ThreadsTest, TheQueueIsDrainedBeforeTheChildrenStop) {
   until([&] { return stopped && call_done; });
   EXPECT_EQ(child_state, "running");  // Mode 4.1.9: the method queue stops before the children
   EXPECT_EQ(child->state(), "shutdown");
+}
+
+// Casts before the start, and flush() (Mode's MethodQueue.cast and flush).
+
+TEST_F(ThreadsTest, CastsSentBeforeTheStartRunInOrderOnceTheQueueOpens) {
+  auto t = make<QueueProbe>();
+  std::mutex mutex;
+  std::vector<int> seen;  // written on the service's thread, read here after a call
+  std::vector<std::thread::id> ran_on;
+  auto note = [&](int v) {
+    const std::lock_guard lock(mutex);
+    seen.push_back(v);
+    ran_on.push_back(std::this_thread::get_id());
+    cap.record("cast " + std::to_string(v));
+  };
+  for (int i = 0; i < 5; ++i) t->cast_thread(note, i);
+  // From another thread too: held under the lock, after the five above.
+  std::thread other([&] {
+    for (int i = 5; i < 10; ++i) t->cast_thread(note, i);
+  });
+  other.join();
+  {
+    const std::lock_guard lock(mutex);
+    EXPECT_TRUE(seen.empty());  // nothing runs before the start
+  }
+  run(ctx, t->start());
+  {
+    const std::lock_guard lock(mutex);
+    EXPECT_EQ(seen.size(), 10u);  // they ran before start() returned
+  }
+  t->cast_thread(note, 100);  // sent after the opening: after every held one
+  run(ctx, t->call_thread([] {}));
+  std::vector<int> expected{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100};
+  const std::lock_guard lock(mutex);
+  EXPECT_EQ(seen, expected);
+  for (const std::thread::id id : ran_on) EXPECT_EQ(id, where.of("on_thread_started"));
+  // They ran once the queue opened, after on_thread_started.
+  const std::vector<std::string> lines = cap.lines();
+  const auto opened = std::find(lines.begin(), lines.end(), "T.on_thread_started");
+  const auto first = std::find(lines.begin(), lines.end(), "cast 0");
+  EXPECT_TRUE(opened < first);
+  run(ctx, t->stop());
+}
+
+TEST_F(ThreadsTest, CastsSentWhileStartingAreHeldUntilTheQueueOpens) {
+  class Slow : public QueueProbe {
+   public:
+    using QueueProbe::QueueProbe;
+    Gate gate;
+
+   protected:
+    awaitable<void> on_start() override {
+      gate.block();
+      co_return;
+    }
+  };
+  auto t = make<Slow>();
+  t->wait_for_thread = false;
+  run(ctx, t->start());
+  while (!t->gate.entered) std::this_thread::yield();
+  std::atomic<int> order{0};
+  std::atomic<int> held_ran_at{0};
+  t->cast_thread([&] { held_ran_at = ++order; });                   // the service is starting: held
+  EXPECT_THROW(run(ctx, t->call_thread([] {})), ThreadNotRunning);  // calls are not held
+  t->gate.open();
+  until([&] { return held_ran_at != 0; });  // it ran once the queue opened
+  EXPECT_FALSE(cap.matching("T.on_thread_started").empty());
+  const int call_ran_at = run(ctx, t->call_thread([&] { return ++order; }));
+  EXPECT_EQ(held_ran_at, 1);
+  EXPECT_EQ(call_ran_at, 2);
+  run(ctx, t->stop());
+}
+
+TEST_F(ThreadsTest, FlushBeforeTheStartRunsTheHeldCastsOnTheCaller) {
+  auto t = make<QueueProbe>();
+  std::vector<std::string> seen;  // the casts run on this test's thread
+  std::vector<std::thread::id> ran_on;
+  t->cast_thread([&] {
+    seen.push_back("a");
+    ran_on.push_back(std::this_thread::get_id());
+  });
+  t->cast_thread([] { throw Boom("held boom"); });
+  // An awaitable one, awaited on the caller's loop (it suspends there once).
+  t->cast_thread(
+      [](std::vector<std::string>* seen, std::vector<std::thread::id>* ran_on) -> awaitable<void> {
+        const auto ex = co_await boost::asio::this_coro::executor;
+        co_await boost::asio::post(ex, boost::asio::use_awaitable);
+        seen->push_back("b");
+        ran_on->push_back(std::this_thread::get_id());
+      },
+      &seen, &ran_on);
+  t->cast_thread([]() -> awaitable<void> {
+    throw Boom("held async boom");
+    co_return;
+  });
+  t->cast_thread([&] { seen.push_back("c"); });
+  run(ctx, t->flush());
+  EXPECT_THAT(seen, ElementsAre("a", "b", "c"));
+  EXPECT_THAT(ran_on, ElementsAre(main_id, main_id));
+  const auto errors = cap.matching("[^T]: cast_thread function raised");
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_THAT(errors[0], HasSubstr("held boom"));
+  EXPECT_THAT(errors[1], HasSubstr("held async boom"));
+  // Nothing is left for the thread.
+  run(ctx, t->start());
+  run(ctx, t->call_thread([] {}));
+  EXPECT_THAT(seen, ElementsAre("a", "b", "c"));
+  run(ctx, t->stop());
+}
+
+TEST_F(ThreadsTest, FlushWhileRunningWaitsForEarlierCasts) {
+  auto t = make<QueueProbe>();
+  run(ctx, t->start());
+  Gate gate;
+  std::atomic<bool> slow_done{false};
+  std::atomic<bool> async_started{false};
+  std::atomic<bool> release{false};
+  std::atomic<bool> async_done{false};
+  t->cast_thread([&] {
+    gate.block();
+    slow_done = true;
+  });
+  // An awaitable cast still running (as a task) when flush's marker gets through the queue.
+  t->cast_thread(
+      [](QueueProbe* t, std::atomic<bool>* started, std::atomic<bool>* release,
+         std::atomic<bool>* done) -> awaitable<void> {
+        *started = true;
+        while (!*release) {
+          const bool slept = co_await t->sleep(0.001);
+          if (!slept) co_return;
+        }
+        *done = true;
+      },
+      t.get(), &async_started, &release, &async_done);
+  bool flushed = false;
+  bool slow_done_at_flush = false;
+  bool async_done_at_flush = false;
+  boost::asio::co_spawn(ctx, t->flush(), [&](std::exception_ptr e) {
+    EXPECT_EQ(e, nullptr);
+    flushed = true;
+    slow_done_at_flush = slow_done;
+    async_done_at_flush = async_done;
+  });
+  while (!gate.entered) std::this_thread::yield();
+  mode::testing::poll(ctx);
+  EXPECT_FALSE(flushed);  // its marker waits behind the blocked cast
+  gate.open();
+  until([&] { return async_started.load(); });
+  const auto a_while = std::chrono::steady_clock::now() + 50ms;
+  run_until(ctx, [&] { return flushed || std::chrono::steady_clock::now() > a_while; });
+  EXPECT_FALSE(flushed);  // the awaitable cast still runs
+  release = true;
+  until([&] { return flushed; });
+  EXPECT_TRUE(slow_done_at_flush);
+  EXPECT_TRUE(async_done_at_flush);
+  // With nothing sent, flush is one round trip.
+  run(ctx, t->flush());
+  run(ctx, t->stop());
+}
+
+TEST_F(ThreadsTest, FlushAfterStopReturnsAndCastsStillThrow) {
+  auto t = make<QueueProbe>();
+  run(ctx, t->start());
+  // flush from the service's own thread would wait for itself: refused.
+  const bool refused = run(ctx, t->call_thread(
+                                    [](QueueProbe* t) -> awaitable<bool> {
+                                      try {
+                                        co_await t->flush();
+                                      } catch (const std::logic_error&) {
+                                        co_return true;
+                                      }
+                                      co_return false;
+                                    },
+                                    t.get()));
+  EXPECT_TRUE(refused);
+  run(ctx, t->stop());
+  run(ctx, t->flush());  // returns at once: stop drained the queue
+  EXPECT_THROW(t->cast_thread([] {}), ThreadNotRunning);
+  EXPECT_THROW(run(ctx, t->call_thread([] {})), ThreadNotRunning);
+}
+
+TEST_F(ThreadsTest, CastsHeldWhenTheStartFailsAreDroppedWithAWarning) {
+  class BadStart : public QueueProbe {
+   public:
+    using QueueProbe::QueueProbe;
+
+   protected:
+    awaitable<void> on_start() override {
+      throw Boom("start boom");
+      co_return;
+    }
+  };
+  auto t = make<BadStart>();
+  auto token = std::make_shared<int>(1);
+  std::atomic<bool> ran{false};
+  t->cast_thread([token, &ran] { ran = true; });
+  EXPECT_EQ(token.use_count(), 2);
+  EXPECT_THROW(run(ctx, t->start()), Boom);
+  until([&] { return !t->thread_alive(); });
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_EQ(
+      cap.matching("[^T]: Dropped 1 casts sent before the start: the queue closed before it opened")
+          .size(),
+      1u);
+  EXPECT_THROW(t->cast_thread([] {}), ThreadNotRunning);  // the queue closed
+  run(ctx, t->stop());
+}
+
+TEST_F(ThreadsTest, CastsHeldByANeverStartedServiceAreDestroyedWithIt) {
+  auto t = make<QueueProbe>();
+  auto token = std::make_shared<int>(1);
+  bool ran = false;
+  t->cast_thread([token, &ran] { ran = true; });
+  t->cast_thread([](std::shared_ptr<int>) -> awaitable<void> { co_return; }, token);
+  EXPECT_EQ(token.use_count(), 3);
+  run(ctx, t->stop());  // stopping a service that never started keeps them held
+  EXPECT_EQ(token.use_count(), 3);
+  t.reset();
+  EXPECT_EQ(token.use_count(), 1);
+  EXPECT_FALSE(ran);
 }
 
 }  // namespace
