@@ -109,13 +109,14 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
                                      ::getpid(), mode::loop_backend())));
   EXPECT_THAT(body, HasSubstr("{\"label\": \"App\", \"state\": \"running\", \"restart_count\": 0, "
                               "\"crash_reason\": null, \"flags\": [], \"tasks\": [\"work\"], "
-                              "\"suspended\": [\"wait_for_stopped in mode::awaitable<void> "
-                              "{anonymous}::Worked::work() at console_test.cpp:"));
+                              "\"suspended\": [\"wait_for_stopped in "));
+  // The function as the compiler names it (g++ and clang differ).
+  EXPECT_THAT(body, HasSubstr("Worked::work() at console_test.cpp:"));
   EXPECT_THAT(body, HasSubstr("{\"label\": \"Console\", \"state\": \"running\""));
   EXPECT_THAT(body,
               HasSubstr("\"tasks\": [\"serve\", \"connection\", \"wait\"], \"suspended\": [\"wait "
-                        "(5.0 s left) in mode::awaitable<void> "
-                        "mode::Console::connection(boost::asio::ip::tcp::socket) at console.cpp:"));
+                        "(5.0 s left) in "));
+  EXPECT_THAT(body, HasSubstr("mode::Console::connection("));
   EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
 }
 

@@ -17,6 +17,10 @@
 namespace {
 
 using namespace service_test;
+using ::testing::AllOf;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 // Each wait of the service says what it is and where it was called (the SIGUSR1 report's
 // SUSPENDED lines).
@@ -50,14 +54,14 @@ TEST_F(ServiceTest, SuspensionsSayWhatWaitsWhereWithTheTimeLeft) {
   EXPECT_TRUE(s->suspensions().empty());
   run(ctx, s->start());
   clock.advance(0.5, ctx);
-  EXPECT_THAT(s->suspensions(),
-              ElementsAre(fmt::format("sleep (29.5 s left) in mode::awaitable<void> "
-                                      "{{anonymous}}::Suspends::sleeper() at service_waits_test.cpp:{}",
-                                      s->sleep_line),
-                          fmt::format("wait(Event) (4.5 s left) in mode::awaitable<void> "
-                                      "{{anonymous}}::Suspends::waiter() at service_waits_test.cpp:{}",
-                                      s->wait_line),
-                          "timer Suspends.tick (1.5 s left)"));
+  // The function is named as the compiler names it (g++ and clang differ).
+  EXPECT_THAT(
+      s->suspensions(),
+      ElementsAre(AllOf(StartsWith("sleep (29.5 s left) in "), HasSubstr("Suspends::sleeper()"),
+                        EndsWith(fmt::format(" at service_waits_test.cpp:{}", s->sleep_line))),
+                  AllOf(StartsWith("wait(Event) (4.5 s left) in "), HasSubstr("Suspends::waiter()"),
+                        EndsWith(fmt::format(" at service_waits_test.cpp:{}", s->wait_line))),
+                  "timer Suspends.tick (1.5 s left)"));
   s->event.set();
   mode::testing::poll(ctx);
   EXPECT_EQ(s->suspensions().size(), 2u);

@@ -693,13 +693,11 @@ concept Connectable = requires(Sig& sig, F fn) {
   sig.connect(std::move(fn));
 };
 
-// A receiver whose coroutine would never run if its result were dropped.
-awaitable<int> returns_an_int(Sender& /*sender*/, int x) { co_return x; }
-
 static_assert(Connectable<Signal<Sender, int>, void (*)(Sender&, int)>);
 static_assert(Connectable<Signal<Sender, int>, int (*)(Sender&, int)>);
 static_assert(Connectable<Signal<Sender, int>, awaitable<void> (*)(Sender&, int)>);
-static_assert(!Connectable<Signal<Sender, int>, decltype(&returns_an_int)>);
+// A receiver whose coroutine would never run if its result were dropped.
+static_assert(!Connectable<Signal<Sender, int>, awaitable<int> (*)(Sender&, int)>);
 static_assert(!Connectable<Signal<Sender, int>, void (*)(int)>);
 
 TEST(Signal, AcceptsPlainReceiversAndCallsThemInConnectionOrder) {

@@ -61,7 +61,7 @@ class FlowControlQueueBase {
 
  protected:
   FlowControlQueueBase(std::size_t maxsize, FlowControlEvent* flow_control, bool clear_on_resume);
-  ~FlowControlQueueBase();
+  virtual ~FlowControlQueueBase();
 
   /// Suspends in `list` until woken; throws `operation_aborted` if cancelled or cleared.
   static awaitable<void> park(detail::WaitList& list);
