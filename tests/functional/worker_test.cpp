@@ -1,4 +1,6 @@
 // The Worker as a real process: signals, exit statuses, log lines, reports.
+#include <mode/version.hpp>
+
 #include "subprocess.hpp"
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -7,7 +9,6 @@
 #include <boost/asio/write.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <mode/version.hpp>
 
 #include <cstdio>
 #include <fstream>

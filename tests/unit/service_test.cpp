@@ -319,10 +319,9 @@ TEST_F(ServiceTest, LogHelpersUseThePrefixAndLevels) {
   } catch (...) {
     child->log.exception("while serving");
   }
-  EXPECT_THAT(
-      cap.lines(),
-      ElementsAre("[^-Service]: served 3 requests", "[^-Service]: careful", "[^-Service]: bad news",
-                  "[^-Service]: while serving: service_test::Boom('boom')"));
+  EXPECT_THAT(cap.lines(), ElementsAre("[^-Service]: served 3 requests", "[^-Service]: careful",
+                                       "[^-Service]: bad news",
+                                       "[^-Service]: while serving: service_test::Boom('boom')"));
 }
 
 // Mode parity.
