@@ -8,9 +8,11 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 
 #ifdef MODE_TUTORIAL
 namespace {
@@ -99,9 +101,8 @@ TEST(TutorialProcess, PortInUseIsAClearErrorAndExit1) {
   EXPECT_EQ(first.wait(), 0) << first.output();
 }
 
-// The lowest descriptor number `pid` does not have open: with RLIMIT_NOFILE at it, the process
-// can open no more.
-rlim_t lowest_free_fd(pid_t pid) {
+// The descriptors `pid` has open.
+std::set<long> open_fds(pid_t pid) {
   std::set<long> open;
   const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
   if (DIR* d = ::opendir(dir.c_str())) {
@@ -110,9 +111,26 @@ rlim_t lowest_free_fd(pid_t pid) {
     }
     ::closedir(d);
   }
+  return open;
+}
+
+// The lowest descriptor number not in `open`: with RLIMIT_NOFILE at it, the process can open no
+// more.
+rlim_t lowest_free_fd(const std::set<long>& open) {
   long fd = 0;
   while (open.count(fd) != 0) ++fd;
   return static_cast<rlim_t>(fd);
+}
+
+// Waits (bounded) until `pid` has exactly the descriptors `expected` open again: the server shuts
+// a connection down before it closes it, so the client sees the end of a response while the
+// server still holds its descriptor for a moment.
+bool wait_for_fds(pid_t pid, const std::set<long>& expected) {
+  for (int i = 0; i < 500; ++i) {
+    if (open_fds(pid) == expected) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 // At the file-descriptor limit accept fails (EMFILE): the server logs it and tries again, and
@@ -122,11 +140,13 @@ TEST(TutorialProcess, KeepsServingAfterRunningOutOfFileDescriptors) {
   ASSERT_TRUE(p.wait_for_output("Serving on port")) << p.output();
   const int port = served_port(p.err());
   ASSERT_GT(port, 0) << p.err();
+  const std::set<long> idle = open_fds(p.pid());
   EXPECT_THAT(http_get(port, "/"), HasSubstr("/ viewed 1 times"));
+  ASSERT_TRUE(wait_for_fds(p.pid(), idle)) << "the first connection's descriptor stays open";
 
   rlimit saved{};
   ASSERT_EQ(::prlimit(p.pid(), RLIMIT_NOFILE, nullptr, &saved), 0);
-  const rlimit none{lowest_free_fd(p.pid()), saved.rlim_max};
+  const rlimit none{lowest_free_fd(idle), saved.rlim_max};
   ASSERT_EQ(::prlimit(p.pid(), RLIMIT_NOFILE, &none, nullptr), 0);
   const int waiting = send_get(port, "/");
   ASSERT_GE(waiting, 0);
