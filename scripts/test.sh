@@ -3,16 +3,19 @@
 #   scripts/test.sh                                # RelWithDebInfo build in build/
 #   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-address-undefined/
 #   scripts/test.sh --io-uring                     # the same on the io_uring event loop, in build-io-uring/
+#   scripts/test.sh --portable                     # the same on Asio's public API alone, in build-portable/
 #   scripts/test.sh --sanitize thread --tests Threads   # only the unit tests matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
 io_uring=OFF
+portable=OFF
 tests=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; shift 2 ;;
     --io-uring) io_uring=ON; shift ;;
+    --portable) portable=ON; shift ;;
     --tests) tests="${2:?--tests needs a regular expression of test names}"; shift 2 ;;
     *) echo "scripts/test.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -27,6 +30,10 @@ fi
 if [ "$io_uring" = ON ]; then
   build="$build-io-uring"
   args+=(-DMODE_IO_URING=ON -DMODE_BUILD_BENCH=OFF)
+fi
+if [ "$portable" = ON ]; then
+  build="$build-portable"
+  args+=(-DMODE_PORTABLE=ON)
 fi
 cmake -S . -B "$build" "${args[@]}"
 ctest_args=()
