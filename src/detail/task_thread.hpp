@@ -6,15 +6,16 @@
 
 #include "detail/asio_internals.hpp"
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <optional>
 #include <utility>
 
 namespace mode::detail {
@@ -48,14 +49,45 @@ class SpawnScope {
   std::uint64_t outer_;
 };
 
-/// Runs `body`; what it throws comes back as the value (Asio's rethrow, then this catch: two
-/// unwindings for a crash, where the fast launch has one).
-inline awaitable<std::exception_ptr> run_caught(awaitable<void> body) {
+/// Stands between the task's slot and co_spawn's until the body begins. Asio 1.81's co_spawn lets
+/// a cancellation that came before the body began escape from the loop's run(); held here, it is
+/// reported as the fast launch reports it, and the body never runs.
+class Relay {
+ public:
+  void operator()(asio::cancellation_type type) {
+    if (started_)
+      inner_.emit(type);
+    else
+      before_ |= type;
+  }
+  asio::cancellation_slot slot() noexcept { return inner_.slot(); }
+  /// The body begins: whether a cancellation (terminal, the only kind co_spawn lets through) came
+  /// before.
+  bool begin() noexcept {
+    started_ = true;
+    return (before_ & asio::cancellation_type::terminal) != asio::cancellation_type::none;
+  }
+
+ private:
+  asio::cancellation_signal inner_;
+  asio::cancellation_type before_ = asio::cancellation_type::none;
+  bool started_ = false;
+};
+
+/// Runs `body` unless cancelled before it began; what it threw, or the cancellation, comes back as
+/// the value (Asio's rethrow, then this catch: two unwindings for a crash, where the fast launch
+/// has one).
+inline awaitable<std::exception_ptr> run_caught(awaitable<void> body, Relay* relay) {
   std::exception_ptr error;
-  try {
-    co_await std::move(body);
-  } catch (...) {
-    error = std::current_exception();
+  if (relay != nullptr && relay->begin()) {
+    error = std::make_exception_ptr(
+        boost::system::system_error(asio::error::operation_aborted, "co_await"));
+  } else {
+    try {
+      co_await std::move(body);
+    } catch (...) {
+      error = std::current_exception();
+    }
   }
   // co_spawn's last turn must not throw: a cancellation that came while the body ended would
   // escape it, out of the loop's run().
@@ -63,46 +95,56 @@ inline awaitable<std::exception_ptr> run_caught(awaitable<void> body) {
   co_return error;
 }
 
-/// The same, and if the body ended inside spawn call `spawn`, `done` is called there and then.
+/// The `done` of a task that may report at once. It lives until co_spawn is done with the task, and
+/// so does what it owns (the task's cancellation signal, which co_spawn uses to the end).
 template <class Done>
-awaitable<std::exception_ptr> run_reporting(awaitable<void> body, std::uint64_t spawn,
-                                            std::shared_ptr<std::optional<Done>> done) {
-  std::exception_ptr error;
-  try {
-    co_await std::move(body);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  // co_spawn's last turn must not throw: a cancellation that came while the body ended would
-  // escape it, out of the loop's run().
-  co_await asio::this_coro::throw_if_cancelled(false);
-  if (spawning == spawn && *done) {
-    Done d = std::move(**done);
-    done->reset();
-    d(std::move(error));
+struct AtOnce {
+  Done done;
+  bool reported = false;
+};
+
+/// run_caught, and if the body ended inside spawn call `spawn`, reports there and then.
+template <class Done>
+awaitable<std::exception_ptr> run_reporting(awaitable<void> body, Relay* relay, std::uint64_t spawn,
+                                            std::shared_ptr<AtOnce<Done>> report) {
+  std::exception_ptr error = co_await run_caught(std::move(body), relay);
+  if (spawning == spawn) {
+    report->reported = true;
+    report->done(std::move(error));
+    // Ends the chain inside the call too: co_spawn ends a chain that never suspended on a later
+    // turn, and a dispatch on the chain's own loop completes at once yet counts as a suspension.
+    co_await asio::dispatch(use_awaitable);
   }
   co_return error;
 }
 
-/// co_spawn's completion: `done` gets what the body threw, or the cancellation that came before
-/// the body began.
+/// co_spawn's completion: `done` gets what the body threw. Its cancellation slot is a member, not
+/// bound with bind_cancellation_slot: co_spawn forwards a cancellation at once only to a handler
+/// without an associated executor, and the binder has one.
 template <class Done>
 struct Completion {
+  using cancellation_slot_type = asio::cancellation_slot;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return slot; }
+
+  asio::cancellation_slot slot;
   Done done;
-  void operator()(std::exception_ptr cancelled, std::exception_ptr error) {
-    done(cancelled ? std::move(cancelled) : std::move(error));
+  void operator()(std::exception_ptr escaped, std::exception_ptr error) {
+    done(escaped ? std::move(escaped) : std::move(error));
   }
 };
 
 /// The same, unless the body already reported at once.
 template <class Done>
-struct SharedCompletion {
-  std::shared_ptr<std::optional<Done>> done;
-  void operator()(std::exception_ptr cancelled, std::exception_ptr error) {
-    if (!*done) return;
-    Done d = std::move(**done);
-    done->reset();
-    d(cancelled ? std::move(cancelled) : std::move(error));
+struct AtOnceCompletion {
+  using cancellation_slot_type = asio::cancellation_slot;
+  cancellation_slot_type get_cancellation_slot() const noexcept { return slot; }
+
+  asio::cancellation_slot slot;
+  std::shared_ptr<AtOnce<Done>> report;
+  void operator()(std::exception_ptr escaped, std::exception_ptr error) {
+    if (report->reported) return;
+    report->reported = true;
+    report->done(escaped ? std::move(escaped) : std::move(error));
   }
 };
 
@@ -121,13 +163,19 @@ void spawn_task(const asio::any_io_executor& ex, awaitable<void> body, asio::can
   fast::spawn_task(ex, std::move(body), slot, std::move(done), report == Report::later);
 #else
   const portable::SpawnScope scope;
+  portable::Relay* relay = nullptr;
+  asio::cancellation_slot inner;
+  if (slot.is_connected()) {
+    relay = &slot.template emplace<portable::Relay>();
+    inner = relay->slot();
+  }
   if (report == Report::later) {
-    asio::co_spawn(ex, portable::run_caught(std::move(body)),
-                   asio::bind_cancellation_slot(slot, portable::Completion<Done>{std::move(done)}));
+    asio::co_spawn(ex, portable::run_caught(std::move(body), relay),
+                   portable::Completion<Done>{inner, std::move(done)});
   } else {
-    auto shared = std::make_shared<std::optional<Done>>(std::move(done));
-    asio::co_spawn(ex, portable::run_reporting(std::move(body), scope.id(), shared),
-                   asio::bind_cancellation_slot(slot, portable::SharedCompletion<Done>{shared}));
+    auto at_once = std::make_shared<portable::AtOnce<Done>>(std::move(done));
+    asio::co_spawn(ex, portable::run_reporting(std::move(body), relay, scope.id(), at_once),
+                   portable::AtOnceCompletion<Done>{inner, at_once});
   }
 #endif
 }
