@@ -92,7 +92,7 @@ class TimerEntry {
 };
 
 /// The per-loop timer queue: a min-heap of deadlines driving a single Asio timer, firing all
-/// deadlines within the slack of the earliest one in one wake-up (DESIGN.md §4).
+/// deadlines within the slack of the earliest one in one wake-up.
 class TimerQueue final : public asio::execution_context::service {
  public:
   static inline asio::execution_context::id id;
