@@ -4,18 +4,22 @@
 #   scripts/test.sh --sanitize address,undefined   # the same under sanitizers, in build-address-undefined/
 #   scripts/test.sh --io-uring                     # the same on the io_uring event loop, in build-io-uring/
 #   scripts/test.sh --clang                        # the same built with clang 16, in build-clang/
+#   scripts/test.sh --portable                     # the same on Asio's public API alone, in build-portable/
+#   scripts/test.sh --io-uring --portable          # options combine, in build-io-uring-portable/
 #   scripts/test.sh --sanitize thread --tests Threads   # only the unit tests matching a regex
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitize=""
 io_uring=OFF
 clang=OFF
+portable=OFF
 tests=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) sanitize="${2:?--sanitize needs a list, e.g. address,undefined}"; shift 2 ;;
     --io-uring) io_uring=ON; shift ;;
     --clang) clang=ON; shift ;;
+    --portable) portable=ON; shift ;;
     --tests) tests="${2:?--tests needs a regular expression of test names}"; shift 2 ;;
     *) echo "scripts/test.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -34,6 +38,10 @@ fi
 if [ "$clang" = ON ]; then
   build="$build-clang"
   args+=(-DCMAKE_CXX_COMPILER=clang++-16 -DMODE_BUILD_BENCH=OFF)
+fi
+if [ "$portable" = ON ]; then
+  build="$build-portable"
+  args+=(-DMODE_PORTABLE=ON -DMODE_BUILD_BENCH=OFF)
 fi
 cmake -S . -B "$build" "${args[@]}"
 ctest_args=()

@@ -1,7 +1,7 @@
 // BlockingDetector: heartbeat task on the loop, watchdog thread, signal-based stack capture.
 #include <mode/debug.hpp>
 
-#include <cxxabi.h>
+#include "detail/asio_internals.hpp"
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <pthread.h>
@@ -41,11 +41,7 @@ extern "C" void on_capture_signal(int) {
 std::string symbolize(void* addr) {
   Dl_info info{};
   if (::dladdr(addr, &info) != 0 && info.dli_sname != nullptr) {
-    int status = 0;
-    char* demangled = abi::__cxa_demangle(info.dli_sname, nullptr, nullptr, &status);
-    std::string name = status == 0 && demangled != nullptr ? demangled : info.dli_sname;
-    std::free(demangled);
-    return fmt::format("{} +{:#x}", name,
+    return fmt::format("{} +{:#x}", detail::runtime::demangle(info.dli_sname),
                        static_cast<const char*>(addr) - static_cast<const char*>(info.dli_saddr));
   }
   if (info.dli_fname != nullptr) return fmt::format("{} [{}]", addr, info.dli_fname);

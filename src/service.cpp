@@ -1,8 +1,8 @@
 // Service: lifecycle, children, tasks, waits and crash handling.
-#include <mode/detail/task_thread.hpp>
 #include <mode/service.hpp>
 #include <mode/utils/objects.hpp>
 
+#include "detail/task_thread.hpp"
 #include <boost/system/system_error.hpp>
 
 #include <algorithm>

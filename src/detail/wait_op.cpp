@@ -80,8 +80,7 @@ void TimerQueue::shutdown() {
   for (WaitList* list : {&suspended_, &ready_}) {
     while (WaitOp* op = list->front()) {
       op->suspended_link.unlink();
-      orphans.push_back(std::move(*op->handler_));
-      op->handler_.reset();
+      orphans.push_back(std::move(op->handler_));
     }
   }
   orphans.clear();
@@ -190,9 +189,7 @@ void TimerQueue::resume_ready() {
     WaitOp* op = ready_.front();
     if (op == nullptr) break;
     op->suspended_link.unlink();
-    WaitOp::Handler handler = std::move(*op->handler_);
-    op->handler_.reset();
-    std::move(handler)(op->result_);  // resumes the coroutine, which may destroy `op`
+    op->handler_(op->result_);  // resumes the coroutine, which may destroy `op`
   }
 }
 
@@ -279,7 +276,7 @@ void WaitOp::fire(Wake why) noexcept {
   result_ = why;
   unhook();
   if (!handler_) return;  // not suspended yet: the wait completes at once
-  handler_->get_cancellation_slot().clear();
+  handler_.get_cancellation_slot().clear();
   resume();
 }
 
@@ -289,13 +286,12 @@ void WaitOp::resume() noexcept {
     timers_->resume_soon(suspended_link);
     return;
   }
-  asio::post(asio::append(std::move(*handler_), result_));
-  handler_.reset();
+  handler_.post(result_);
 }
 
 void WaitOp::suspend(Handler handler) {
-  handler_.emplace(std::move(handler));
-  const asio::any_io_executor ex = handler_->get_executor();
+  handler_ = std::move(handler);
+  const asio::any_io_executor ex = handler_.get_executor();
   TimerQueue& loop = TimerQueue::of(ex);
   if (timers_ == nullptr) timers_ = &loop;
   // A coroutine on a strand or another executor must resume through it: post it.
@@ -304,7 +300,7 @@ void WaitOp::suspend(Handler handler) {
     resume();
     return;
   }
-  auto slot = handler_->get_cancellation_slot();
+  auto slot = handler_.get_cancellation_slot();
   if (slot.is_connected()) slot.template emplace<CancelWait>(CancelWait{this});
   loop.track(suspended_link);
 }

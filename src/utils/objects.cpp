@@ -1,13 +1,10 @@
 // Demangled type names and exception text.
 #include <mode/utils/objects.hpp>
 
+#include "detail/asio_internals.hpp"
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
-#include <cxxabi.h>
 
-#include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,12 +35,7 @@ std::string qualname(const std::type_info& type) {
   // Demangling is slow, and a crash log names its exception's type every time.
   thread_local std::unordered_map<std::type_index, std::string> cache;
   auto [it, inserted] = cache.try_emplace(std::type_index(type));
-  if (inserted) {
-    int status = 0;
-    std::unique_ptr<char, void (*)(void*)> out(
-        abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-    it->second = status == 0 && out ? std::string(out.get()) : std::string(type.name());
-  }
+  if (inserted) it->second = detail::runtime::demangle(type.name());
   return it->second;
 }
 
@@ -130,19 +122,10 @@ std::string repr(const std::type_info& type, const std::exception* ex, const voi
 std::string exception_repr(const std::exception_ptr& e) noexcept {
   if (!e) return "none";
   try {
-#if defined(__GLIBCXX__)
-    // Found as a catch clause finds it, but without a rethrow (which unwinds, for microseconds:
-    // crash logs read every crash). libstdc++'s exception_ptr holds the thrown object's address.
-    static_assert(sizeof(std::exception_ptr) == sizeof(void*));
-    if (const std::type_info* type = e.__cxa_exception_type()) {
-      void* thrown = nullptr;
-      std::memcpy(&thrown, &e, sizeof thrown);
-      void* object = thrown;  // __do_catch moves it to the std::exception base
-      const bool is_exception = typeid(std::exception).__do_catch(type, &object, 1);
-      return repr(*type, is_exception ? static_cast<const std::exception*>(object) : nullptr,
-                  thrown);
-    }
-#endif
+    // Without a rethrow where the runtime allows (a rethrow unwinds, for microseconds: crash
+    // logs read every crash).
+    if (detail::runtime::Thrown thrown; detail::runtime::inspect(e, thrown))
+      return repr(*thrown.type, thrown.exception, thrown.object);
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
@@ -150,7 +133,7 @@ std::string exception_repr(const std::exception_ptr& e) noexcept {
     } catch (...) {
       std::optional<std::string> value = caught_value_repr(e, ValueTypes{});
       if (value) return std::move(*value);
-      if (const std::type_info* t = abi::__cxa_current_exception_type())
+      if (const std::type_info* t = detail::runtime::current_exception_type())
         return repr(*t, nullptr, nullptr);
     }
   } catch (...) {
@@ -158,36 +141,21 @@ std::string exception_repr(const std::exception_ptr& e) noexcept {
   return "unknown exception";
 }
 
-namespace {
-
-// Walks the class hierarchy that the C++ ABI records beside each class's type_info.
-bool derives(const std::type_info& type, const std::type_info& base) noexcept {
-  if (type == base) return true;
-  if (const auto* si = dynamic_cast<const abi::__si_class_type_info*>(&type))
-    return derives(*si->__base_type, base);
-  if (const auto* vmi = dynamic_cast<const abi::__vmi_class_type_info*>(&type)) {
-    for (unsigned i = 0; i < vmi->__base_count; ++i)
-      if (derives(*vmi->__base_info[i].__base_type, base)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 bool holds_exception_of(const std::exception_ptr& e, const std::type_info& base) noexcept {
   if (!e) return false;
-#if defined(__GLIBCXX__)
-  const std::type_info* type = e.__cxa_exception_type();
-#else
-  // Other standard libraries cannot read the type without a rethrow.
-  const std::type_info* type = nullptr;
-  try {
-    std::rethrow_exception(e);
-  } catch (...) {
-    type = abi::__cxa_current_exception_type();
+  detail::runtime::Thrown thrown;
+  if (!detail::runtime::inspect(e, thrown)) {
+    // Only the runtime's ABI reads the type without a rethrow, and the bases of a type_info.
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      if (base == typeid(std::exception)) return true;
+      thrown.type = &typeid(ex);
+    } catch (...) {
+      thrown.type = detail::runtime::current_exception_type();
+    }
   }
-#endif
-  return type != nullptr && derives(*type, base);
+  return thrown.type != nullptr && detail::runtime::derives(*thrown.type, base);
 }
 
 bool is_cancellation(const std::exception_ptr& e) noexcept {

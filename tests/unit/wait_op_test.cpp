@@ -7,6 +7,7 @@
 
 #include "kernel_objects.hpp"
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -20,6 +21,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -410,6 +412,40 @@ TEST(WaitOp, AWaiterOnAStrandResumesOnItsStrand) {
   op.fire(Wake::done);
   mode::testing::run_until(ctx, [&] { return done; });
   EXPECT_TRUE(on_strand);
+}
+
+// The handler of an awaiting coroutine fits in the op; any other handler works too, held on the
+// heap if it is larger (a plain callback bound to an executor here).
+TEST(WaitOp, AnyCompletionHandlerIsHeldAndResumedOnItsExecutor) {
+  asio::io_context ctx;
+  WaitOp op;
+  struct Large {
+    std::size_t words[8] = {};
+  };
+  Large payload;
+  payload.words[7] = 7;
+  std::optional<Wake> got;
+  std::size_t seen = 0;
+  op.wait()(asio::bind_executor(ctx.get_executor(), [payload, &got, &seen](Wake why) {
+    got = why;
+    seen = payload.words[7];
+  }));
+  op.fire(Wake::stopped);
+  EXPECT_FALSE(got);  // posted, never inline
+  ctx.run();
+  EXPECT_EQ(got, Wake::stopped);
+  EXPECT_EQ(seen, 7u);
+}
+
+TEST(WaitOp, ACallbackHandlerLeftPendingIsDestroyedWithTheOp) {
+  asio::io_context ctx;
+  auto alive = std::make_shared<int>(0);
+  {
+    WaitOp op;
+    op.wait()(asio::bind_executor(ctx.get_executor(), [alive](Wake) {}));
+    EXPECT_EQ(alive.use_count(), 2);
+  }
+  EXPECT_EQ(alive.use_count(), 1);
 }
 
 // ---- WaitList ----

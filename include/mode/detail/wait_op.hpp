@@ -6,15 +6,24 @@
 #include <mode/clock.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 #include <source_location>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace mode::detail {
@@ -152,6 +161,111 @@ class TimerQueue final : public asio::execution_context::service {
   bool driven_ = false;  // run_driving fires the deadlines: no Asio timer
 };
 
+/// The completion handler of a suspended wait, whatever its type, held without allocation when it
+/// is as small as Asio's handler for an awaited operation (two pointers; larger ones go on the
+/// heap). Type-erased through Asio's public API alone: the associated executor and cancellation
+/// slot, invocation, and `post`.
+class WaitHandler {
+ public:
+  WaitHandler() noexcept = default;
+  template <class H>
+  requires(!std::is_same_v<H, WaitHandler>) explicit WaitHandler(H handler) : ops_(&ops_for<H>) {
+    if constexpr (fits<H>)
+      ::new (static_cast<void*>(storage_)) H(std::move(handler));
+    else
+      ::new (static_cast<void*>(storage_)) H*(new H(std::move(handler)));
+  }
+  WaitHandler(WaitHandler&& other) noexcept : ops_(std::exchange(other.ops_, nullptr)) {
+    if (ops_) ops_->relocate(storage_, other.storage_);
+  }
+  WaitHandler& operator=(WaitHandler&& other) noexcept {
+    if (this != &other) {
+      reset();
+      ops_ = std::exchange(other.ops_, nullptr);
+      if (ops_) ops_->relocate(storage_, other.storage_);
+    }
+    return *this;
+  }
+  ~WaitHandler() { reset(); }
+
+  explicit operator bool() const noexcept { return ops_ != nullptr; }
+  void reset() noexcept {
+    if (ops_) std::exchange(ops_, nullptr)->destroy(storage_);
+  }
+  /// The handler's associated executor: where its coroutine resumes.
+  asio::any_io_executor get_executor() const noexcept { return ops_->executor(storage_); }
+  /// The handler's associated cancellation slot.
+  asio::cancellation_slot get_cancellation_slot() const noexcept { return ops_->slot(storage_); }
+  /// Completes with `why` here and now: the coroutine resumes inside this call. Leaves this empty.
+  void operator()(Wake why) {
+    WaitHandler self(std::move(*this));
+    self.ops_->invoke(self.storage_, why);
+  }
+  /// Completes with `why` through the handler's executor. Leaves this empty.
+  void post(Wake why) {
+    WaitHandler self(std::move(*this));
+    self.ops_->post(self.storage_, why);
+  }
+
+ private:
+  struct Ops {
+    void (*relocate)(void* to, void* from) noexcept;  // move-constructs at `to`, destroys `from`
+    void (*destroy)(void* at) noexcept;
+    void (*invoke)(void* at, Wake why);
+    void (*post)(void* at, Wake why);
+    asio::any_io_executor (*executor)(const void* at) noexcept;
+    asio::cancellation_slot (*slot)(const void* at) noexcept;
+  };
+
+  static constexpr std::size_t capacity = 2 * sizeof(void*);
+  template <class H>
+  static constexpr bool fits =
+      sizeof(H) <= capacity &&
+      alignof(H) <= alignof(void*) && std::is_nothrow_move_constructible_v<H>;
+
+  template <class H>
+  static H& get(void* at) noexcept {
+    if constexpr (fits<H>)
+      return *std::launder(static_cast<H*>(at));
+    else
+      return **std::launder(static_cast<H**>(at));
+  }
+  template <class H>
+  static const H& get(const void* at) noexcept {
+    return get<H>(const_cast<void*>(at));
+  }
+
+  template <class H>
+  static constexpr Ops ops_for{
+      [](void* to, void* from) noexcept {
+        if constexpr (fits<H>) {
+          H& h = get<H>(from);
+          ::new (to) H(std::move(h));
+          h.~H();
+        } else {
+          ::new (to) H*(*std::launder(static_cast<H**>(from)));
+        }
+      },
+      [](void* at) noexcept {
+        if constexpr (fits<H>)
+          get<H>(at).~H();
+        else
+          delete &get<H>(at);
+      },
+      [](void* at, Wake why) { std::move(get<H>(at))(why); },
+      [](void* at, Wake why) { asio::post(asio::append(std::move(get<H>(at)), why)); },
+      [](const void* at) noexcept -> asio::any_io_executor {
+        return asio::get_associated_executor(get<H>(at));
+      },
+      [](const void* at) noexcept -> asio::cancellation_slot {
+        return asio::get_associated_cancellation_slot(get<H>(at));
+      },
+  };
+
+  const Ops* ops_ = nullptr;
+  alignas(void*) unsigned char storage_[capacity];
+};
+
 /// One pending wait: completes once, with the reason of whichever source fired first (its event,
 /// its service's stop, its deadline, or Asio cancellation of the awaiting coroutine).
 class WaitOp final : public TimerEntry {
@@ -186,9 +300,8 @@ class WaitOp final : public TimerEntry {
   /// The clock of the armed deadline (null if none was ever armed).
   const Clock* clock() const noexcept { return timers_ ? &timers_->clock() : nullptr; }
 
-  /// The handler of a mode coroutine suspended in `co_await op.wait()`: Asio's own handler for
-  /// an operation awaited directly (no operation frame, no type erasure, no allocation).
-  using Handler = asio::detail::awaitable_async_op_handler<void(Wake), asio::any_io_executor>;
+  /// The handler of a mode coroutine suspended in `co_await op.wait()`.
+  using Handler = WaitHandler;
 
   /// The operation of wait(), for `co_await` inside a mode::awaitable.
   struct Wait {
@@ -196,7 +309,7 @@ class WaitOp final : public TimerEntry {
     template <asio::completion_token_for<void(Wake)> Token>
     auto operator()(Token&& token) const {
       return asio::async_initiate<Token, void(Wake)>(
-          [op = op](Handler handler) { op->suspend(std::move(handler)); }, token);
+          [op = op](auto handler) { op->suspend(Handler(std::move(handler))); }, token);
     }
   };
   /// Suspends until the wait completes; returns why. Asio cancellation fires `cancelled`.
@@ -216,7 +329,7 @@ class WaitOp final : public TimerEntry {
   void resume() noexcept;
 
   TimerQueue* timers_ = nullptr;
-  std::optional<Handler> handler_;
+  Handler handler_;
 };
 
 }  // namespace mode::detail
