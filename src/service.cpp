@@ -325,8 +325,10 @@ awaitable<void> Service::stop_body() {
   for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_dependency(*it);
   log.debug("Shutting down...");
   co_await stop_tasks();
-  stop_step_ = "exiting contexts";
-  co_await contexts_.exit_all(log);
+  if (!contexts_.empty()) {
+    stop_step_ = "exiting contexts";
+    co_await contexts_.exit_all(log);
+  }
   std::exception_ptr shutdown_error = co_await run_callback(&Service::on_shutdown, "on_shutdown");
   if (!error) error = std::move(shutdown_error);
   log.debug("Shutdown complete!");
@@ -405,7 +407,10 @@ awaitable<void> Service::stop_tasks() {
   }
   if (tasks_.empty()) co_return;
   stop_step_ = kJoiningTasks;
-  if (!co_await tasks_.join(deadline(), *executor_)) {
+  WaitOp op;
+  tasks_.hook_join(op.stop_link);
+  op.expire_at(deadline(), *executor_);
+  if (co_await op.wait() == Wake::timed_out) {
     log.error("Tasks still running {}s after stop: {}", shutdown_timeout.count(),
               fmt::join(task_names(), ", "));
   }

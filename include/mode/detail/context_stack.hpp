@@ -27,6 +27,7 @@ class ContextStack {
   ContextStack& operator=(const ContextStack&) = delete;
   ~ContextStack() { release(); }
 
+  bool empty() const noexcept { return top_ == nullptr; }
   /// Enters `c` (calls `c.enter()` if it has one) and keeps it; its `exit()`, if any, runs at
   /// `exit_all`, otherwise its destruction is the exit.
   template <class C>

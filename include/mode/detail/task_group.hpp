@@ -3,16 +3,17 @@
 #pragma once
 
 #include <mode/awaitable.hpp>
-#include <mode/clock.hpp>
 #include <mode/detail/wait_list.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/cancellation_type.hpp>
 
+#include <iterator>
 #include <list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mode::detail {
@@ -45,13 +46,28 @@ class TaskGroup {
   /// The names of the tasks still running, oldest first.
   std::vector<std::string> names() const;
   /// A new entry, for a task about to be launched.
-  Handle add(std::string name);
+  Handle add(std::string name) {
+    Task& t = tasks_.emplace_back();
+    t.name = std::move(name);
+    return std::prev(tasks_.end());
+  }
   /// Removes the entry of a task that ended; wakes the joiners if it was the last.
-  void finish(Handle task) noexcept;
+  void finish(Handle task) noexcept {
+    if (task->future) {
+      task->future->signal = nullptr;
+      task->future->done = true;
+    }
+    tasks_.erase(task);
+    if (tasks_.empty()) joined_.fire_all(Wake::done);
+  }
   /// Emits Asio's terminal cancellation to every task, newest first.
-  void cancel_all();
-  /// Returns once no task runs, or at `deadline` on the loop of `ex`; true if none runs.
-  awaitable<bool> join(Clock::time_point deadline, const asio::any_io_executor& ex);
+  void cancel_all() {
+    for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it)
+      it->signal.emit(asio::cancellation_type::terminal);
+  }
+  /// Hooks a wait to fire (`Wake::done`) when the last task ends: the joiner awaits it, with
+  /// its own deadline. Not a coroutine of its own: a stop pays no frame for it.
+  void hook_join(WaitLink& link) noexcept { joined_.push_back(link); }
 
  private:
   std::list<Task> tasks_;
