@@ -1,6 +1,6 @@
 // Steady and manual clocks, and choosing the clock of a loop.
 #include <mode/clock.hpp>
-#include <mode/detail/wait_op.hpp>
+#include <mode/detail/timer_queue.hpp>
 
 #include <algorithm>
 

@@ -30,12 +30,6 @@ struct RaceState {
 
 }  // namespace detail
 
-struct Service::Task {
-  asio::cancellation_signal signal;
-  std::string name;
-  std::shared_ptr<detail::FutureState> future;  // for add_future's handle
-};
-
 namespace {
 
 // A task of a race: reports its item's outcome to the waiter instead of crashing the service.
@@ -157,11 +151,7 @@ std::vector<std::string> Service::suspensions() const {
   return out;
 }
 
-std::vector<std::string> Service::task_names() const {
-  std::vector<std::string> names;
-  for (const Task& t : tasks_) names.push_back(t.name);
-  return names;
-}
+std::vector<std::string> Service::task_names() const { return tasks_.names(); }
 
 // Lifecycle.
 
@@ -296,14 +286,21 @@ awaitable<void> Service::stop() {
   if (guard->error) std::rethrow_exception(guard->error);
 }
 
-void Service::report_hung_stop() const {
+void Service::report_hung_stop() {
   std::string hung;
   describe_stop(hung);
   log.error("Stop did not finish within {}s; still waiting for: {}", shutdown_timeout.count(),
             hung);
 }
 
-void Service::describe_stop(std::string& out) const {
+void Service::describe_stop(std::string& out) {
+  if (detail::ThreadCrossing* c = crossing())
+    c->describe_stop(out);
+  else
+    describe_stop_here(out);
+}
+
+void Service::describe_stop_here(std::string& out) {
   if (stopped_) return;
   if (stop_step_ != nullptr) {
     if (!out.empty()) out += "; ";
@@ -328,8 +325,10 @@ awaitable<void> Service::stop_body() {
   for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_dependency(*it);
   log.debug("Shutting down...");
   co_await stop_tasks();
-  stop_step_ = "exiting contexts";
-  co_await exit_contexts();
+  if (!contexts_.empty()) {
+    stop_step_ = "exiting contexts";
+    co_await contexts_.exit_all(log);
+  }
   std::exception_ptr shutdown_error = co_await run_callback(&Service::on_shutdown, "on_shutdown");
   if (!error) error = std::move(shutdown_error);
   log.debug("Shutdown complete!");
@@ -342,6 +341,13 @@ awaitable<void> Service::stop_body() {
 }
 
 void Service::notify_supervisor() noexcept {
+  if (detail::ThreadCrossing* c = crossing())
+    c->notify_supervisor();
+  else
+    notify_supervisor_here();
+}
+
+void Service::notify_supervisor_here() noexcept {
   if (supervisor_ != nullptr) supervisor_->wakeup(*this);
 }
 
@@ -383,8 +389,7 @@ awaitable<void> Service::stop_tasks() {
     WaitOp turn;
     turn.fire(Wake::done);
     co_await turn.wait();
-    for (auto it = tasks_.rbegin(); it != tasks_.rend(); ++it)
-      it->signal.emit(asio::cancellation_type::terminal);
+    tasks_.cancel_all();
   }
   const auto deadline = [this] {
     return detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration();
@@ -403,32 +408,12 @@ awaitable<void> Service::stop_tasks() {
   if (tasks_.empty()) co_return;
   stop_step_ = kJoiningTasks;
   WaitOp op;
-  tasks_joined_.push_back(op.stop_link);
+  tasks_.hook_join(op.stop_link);
   op.expire_at(deadline(), *executor_);
-  const Wake why = co_await op.wait();
-  if (why == Wake::timed_out) {
+  if (co_await op.wait() == Wake::timed_out) {
     log.error("Tasks still running {}s after stop: {}", shutdown_timeout.count(),
               fmt::join(task_names(), ", "));
   }
-}
-
-awaitable<void> Service::exit_contexts() {
-  // Sync contexts first, then async ones, each in reverse order of entering (Mode's exit stacks).
-  for (const bool async : {false, true}) {
-    for (ContextHolder* c = contexts_.get(); c != nullptr; c = c->below.get()) {
-      if (c->async() != async) continue;
-      try {
-        if (async)
-          co_await c->aexit();
-        else
-          c->exit();
-      } catch (...) {
-        log.exception("Error while exiting context");
-      }
-    }
-  }
-  // Released top first, without recursing through the stack.
-  while (contexts_) contexts_ = std::move(contexts_->below);
 }
 
 awaitable<std::exception_ptr> Service::run_callback(awaitable<void> (Service::*cb)(),
@@ -483,6 +468,13 @@ void Service::crash(std::exception_ptr reason) noexcept {
 }
 
 void Service::escalate_crash(const std::exception_ptr& reason) noexcept {
+  if (detail::ThreadCrossing* c = crossing())
+    c->escalate_crash(reason);
+  else
+    escalate_crash_here(reason);
+}
+
+void Service::escalate_crash_here(const std::exception_ptr& reason) noexcept {
   if (supervisor_ != nullptr) {
     supervisor_->wakeup(*this);
     return;
@@ -501,6 +493,13 @@ void Service::escalate_crash(const std::exception_ptr& reason) noexcept {
 }
 
 void Service::mark_crashed(const std::exception_ptr& reason) noexcept {
+  if (detail::ThreadCrossing* c = crossing())
+    c->mark_crashed(reason);
+  else
+    mark_crashed_here(reason);
+}
+
+void Service::mark_crashed_here(const std::exception_ptr& reason) noexcept {
   if (crashed_) return;
   crash_reason_ = reason;  // before the flag: a reader that sees crashed() sees the reason
   crashed_ = true;
@@ -630,9 +629,9 @@ FutureHandle Service::add_future(awaitable<void> a, std::string name) {
 
 void Service::spawn_future(std::shared_ptr<detail::FutureState> future, awaitable<void> body) {
   std::string name = future->name;
-  spawn(std::move(body), std::move(name), &future->signal);
+  const detail::TaskGroup::Handle task = spawn(std::move(body), std::move(name), &future->signal);
   // The task may have ended already (a body that never suspends).
-  if (!future->done) tasks_.back().future = std::move(future);
+  if (!future->done) task->future = std::move(future);
 }
 
 void FutureHandle::cancel() noexcept {
@@ -644,30 +643,25 @@ void FutureHandle::cancel() noexcept {
   }
 }
 
-void Service::spawn(awaitable<void> body, std::string name, asio::cancellation_signal** signal) {
-  Task& t = tasks_.emplace_back();
-  t.name = std::move(name);
-  if (signal != nullptr) *signal = &t.signal;  // before the body runs: it may end at once
-  auto it = std::prev(tasks_.end());
-  detail::spawn_task(*executor_, std::move(body), t.signal.slot(),
-                     [self = shared_from_this(), it](std::exception_ptr e) noexcept {
-                       self->task_done(it, std::move(e));
+detail::TaskGroup::Handle Service::spawn(awaitable<void> body, std::string name,
+                                         asio::cancellation_signal** signal) {
+  const detail::TaskGroup::Handle task = tasks_.add(std::move(name));
+  if (signal != nullptr) *signal = &task->signal;  // before the body runs: it may end at once
+  detail::spawn_task(*executor_, std::move(body), task->signal.slot(),
+                     [self = shared_from_this(), task](std::exception_ptr e) noexcept {
+                       self->task_done(task, std::move(e));
                      });
+  return task;
 }
 
-void Service::task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept {
+void Service::task_done(detail::TaskGroup::Handle task, std::exception_ptr e) noexcept {
   if (e) {
     if (!is_cancellation(e))
       crash(e);
     else if (!should_stop())
-      log.log(mundane_level, "Terminating cancelled task: {}", it->name);
+      log.log(mundane_level, "Terminating cancelled task: {}", task->name);
   }
-  if (it->future) {
-    it->future->signal = nullptr;
-    it->future->done = true;
-  }
-  tasks_.erase(it);
-  if (tasks_.empty()) tasks_joined_.fire_all(Wake::done);
+  tasks_.finish(task);
 }
 
 awaitable<void> Service::run_timer(TaskSpec spec) {

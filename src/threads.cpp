@@ -184,7 +184,7 @@ void ServiceThread::thread_exited() noexcept {
   exit_waiters_.fire_all(Wake::done);
 }
 
-void ServiceThread::describe_stop(std::string& out) const {
+void ServiceThread::describe_stop(std::string& out) {
   if (parent_stopped_ || !thread_alive_) return;
   if (!out.empty()) out += "; ";
   out += fmt::format("{} in stopping its thread", shortlabel());
@@ -205,12 +205,12 @@ void ServiceThread::crash(std::exception_ptr reason) noexcept {
 
 void ServiceThread::mark_crashed(const std::exception_ptr& reason) noexcept {
   if (on_thread() || !thread_alive_) {
-    Service::mark_crashed(reason);
+    Service::mark_crashed_here(reason);
     return;
   }
   report_started(reason);
   try {
-    post_to_thread([reason](ServiceThread& t) { t.Service::mark_crashed(reason); });
+    post_to_thread([reason](ServiceThread& t) { t.Service::mark_crashed_here(reason); });
   } catch (...) {
   }
 }
@@ -218,14 +218,14 @@ void ServiceThread::mark_crashed(const std::exception_ptr& reason) noexcept {
 void ServiceThread::escalate_crash(const std::exception_ptr& reason) noexcept {
   if (!on_thread()) {
     report_started(reason);
-    Service::escalate_crash(reason);
+    Service::escalate_crash_here(reason);
     return;
   }
   // The supervisor and the ancestors belong to the parent's loop: take the crash there.
   try {
     asio::post(parent_executor_, [self = shared_this(), reason, gen = generation_] {
       if (gen == self->generation_) self->report_started(reason);
-      self->Service::escalate_crash(reason);
+      self->Service::escalate_crash_here(reason);
     });
   } catch (...) {
   }
@@ -233,11 +233,12 @@ void ServiceThread::escalate_crash(const std::exception_ptr& reason) noexcept {
 
 void ServiceThread::notify_supervisor() noexcept {
   if (!on_thread()) {
-    Service::notify_supervisor();
+    Service::notify_supervisor_here();
     return;
   }
   try {
-    asio::post(parent_executor_, [self = shared_this()] { self->Service::notify_supervisor(); });
+    asio::post(parent_executor_,
+               [self = shared_this()] { self->Service::notify_supervisor_here(); });
   } catch (...) {
   }
 }

@@ -4,6 +4,10 @@
 
 #include <mode/awaitable.hpp>
 #include <mode/clock.hpp>
+#include <mode/detail/context_stack.hpp>
+#include <mode/detail/race.hpp>
+#include <mode/detail/state_flag.hpp>
+#include <mode/detail/task_group.hpp>
 #include <mode/detail/wait_op.hpp>
 #include <mode/diag.hpp>
 #include <mode/timers.hpp>
@@ -16,12 +20,10 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <atomic>
 #include <concepts>
 #include <cstdint>
 #include <exception>
 #include <iosfwd>
-#include <list>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -35,23 +37,6 @@ namespace mode {
 
 class Service;
 class ServiceThread;
-
-namespace detail {
-/// A lifecycle flag of a service. Written by the loop the service runs on, but read from other
-/// threads for a ServiceThread (its parent's loop asks `crashed()`, `state()`), hence atomic;
-/// acquire/release so that `crash_reason()` is visible once `crashed()` is. Plain moves on x86.
-class StateFlag {
- public:
-  StateFlag& operator=(bool v) noexcept {
-    v_.store(v, std::memory_order_release);
-    return *this;
-  }
-  operator bool() const noexcept { return v_.load(std::memory_order_acquire); }
-
- private:
-  std::atomic<bool> v_{false};
-};
-}  // namespace detail
 
 /// What `Service::wait` returns: the awaited value if it finished first, else why not.
 template <class T>
@@ -76,7 +61,7 @@ struct WaitResult<void> {
 template <class T>
 struct WaitFirstResult {
   std::vector<std::size_t> done;
-  std::vector<std::conditional_t<std::is_void_v<T>, std::monostate, T>> results;
+  std::vector<detail::Stored<T>> results;
   bool stopped = false;
   bool timed_out = false;
 };
@@ -89,6 +74,25 @@ class SupervisorHook {
  protected:
   ~SupervisorHook() = default;
 };
+
+namespace detail {
+/// The calls of the service tree that a service whose lifecycle runs on a thread of its own
+/// (ServiceThread) takes across threads; any other service takes them where it is.
+class ThreadCrossing {
+ public:
+  /// Marks the service and its children crashed.
+  virtual void mark_crashed(const std::exception_ptr& reason) noexcept = 0;
+  /// After a crash: tells the supervisor, or else marks the ancestors crashed.
+  virtual void escalate_crash(const std::exception_ptr& reason) noexcept = 0;
+  /// At the end of a stop: wakes the supervisor, if any.
+  virtual void notify_supervisor() noexcept = 0;
+  /// Appends what a stop that overran its bound still waits for.
+  virtual void describe_stop(std::string& out) = 0;
+
+ protected:
+  ~ThreadCrossing() = default;
+};
+}  // namespace detail
 
 /// Yields the sleep time of each iteration of a drift-corrected periodic loop until the service
 /// stops (Mode's `itertimer`); see Service::itertimer.
@@ -104,25 +108,6 @@ class Itertimer {
   Service* service_;
   Timer timer_;
 };
-
-namespace detail {
-struct RaceState;
-/// What a FutureHandle and the future's task share.
-struct FutureState {
-  std::string name;
-  std::optional<awaitable<void>> pending;       // added before the start: runs when it starts
-  asio::cancellation_signal* signal = nullptr;  // while its task runs
-  bool done = false;
-};
-/// Which items of a race finished, and what ended the wait if not them.
-struct RaceOutcome {
-  std::vector<char> done;
-  bool stopped = false;
-  bool timed_out = false;
-};
-template <class T>
-using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-}  // namespace detail
 
 /// A future added with `Service::add_future`: its name, whether it ended, and a way to cancel it.
 /// Copyable; it may outlive the service.
@@ -271,25 +256,16 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   /// destruction is the exit.
   template <class C>
   C& add_context(C c) {
-    static_assert(!AsyncContext<C>, "use co_await add_async_context(ctx) for an async context");
-    auto holder = std::make_unique<SyncContextHolder<C>>(std::move(c));
-    if constexpr (requires { holder->value.enter(); }) holder->value.enter();
-    C& ref = holder->value;
-    holder->below = std::move(contexts_);
-    contexts_ = std::move(holder);
-    return ref;
+    static_assert(!detail::AsyncContext<C>,
+                  "use co_await add_async_context(ctx) for an async context");
+    return contexts_.push(std::move(c));
   }
   /// Awaits `c.enter()` and keeps `c` until stop, when `c.exit()` is awaited (reverse order,
   /// after the sync contexts).
   template <class C>
   awaitable<C*> add_async_context(C c) {
-    static_assert(AsyncContext<C>, "an async context has awaitable enter() and exit()");
-    auto holder = std::make_unique<AsyncContextHolder<C>>(std::move(c));
-    co_await holder->value.enter();
-    C* ptr = &holder->value;
-    holder->below = std::move(contexts_);
-    contexts_ = std::move(holder);
-    co_return ptr;
+    static_assert(detail::AsyncContext<C>, "an async context has awaitable enter() and exit()");
+    return contexts_.push_async(std::move(c));
   }
 
   /// A service whose start awaits `a` (Mode's `from_awaitable`): `start()` returns when `a`
@@ -408,36 +384,6 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
     std::string name;
     bool exec_first;
   };
-  struct Task;
-  /// A context kept until stop; the kept ones form a stack, the latest on top.
-  struct ContextHolder {
-    std::unique_ptr<ContextHolder> below;
-    virtual ~ContextHolder() = default;
-    virtual bool async() const noexcept = 0;
-    virtual void exit() {}
-    virtual awaitable<void> aexit() { co_return; }
-  };
-  template <class C>
-  struct SyncContextHolder final : ContextHolder {
-    explicit SyncContextHolder(C c) : value(std::move(c)) {}
-    bool async() const noexcept override { return false; }
-    void exit() override {
-      if constexpr (requires { value.exit(); }) value.exit();
-    }
-    C value;
-  };
-  template <class C>
-  struct AsyncContextHolder final : ContextHolder {
-    explicit AsyncContextHolder(C c) : value(std::move(c)) {}
-    bool async() const noexcept override { return true; }
-    awaitable<void> aexit() override { co_await value.exit(); }
-    C value;
-  };
-  template <class C>
-  static constexpr bool AsyncContext = requires(C c) {
-    { c.exit() } -> std::same_as<awaitable<void>>;
-  };
-
   template <class S, class R>
   static std::variant<AsyncFn, SyncFn> to_service_fn(R (S::*fn)()) {
     static_assert(std::is_base_of_v<Service, S>, "tasks are member functions of the service");
@@ -460,23 +406,31 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   awaitable<void> stop_body();
   /// Stops `s`, logging an error of its stop instead of throwing it.
   static awaitable<void> stop_logged(ServicePtr s);
-  void report_hung_stop() const;
+  void report_hung_stop();
   awaitable<void> stop_tasks();
-  awaitable<void> exit_contexts();
   /// Runs a stop step; returns what it threw.
   awaitable<std::exception_ptr> run_callback(awaitable<void> (Service::*cb)(), const char* step);
   void spawn_future(std::shared_ptr<detail::FutureState> future, awaitable<void> body);
   awaitable<void> run_timer(TaskSpec spec);
-  virtual void mark_crashed(const std::exception_ptr& reason) noexcept;
-  /// After a crash: tells the supervisor, or else marks the ancestors crashed up to the first
-  /// one with a supervisor (or that runs on another thread: it takes the crash across).
-  virtual void escalate_crash(const std::exception_ptr& reason) noexcept;
-  /// At the end of stop: wakes the supervisor, if any.
-  virtual void notify_supervisor() noexcept;
+  /// Null, except for a service that takes the calls below across threads (ServiceThread).
+  virtual detail::ThreadCrossing* crossing() noexcept { return nullptr; }
+  // The calls of detail::ThreadCrossing: each goes through crossing() if there is one, else
+  // runs here (the `_here` versions).
+  void mark_crashed(const std::exception_ptr& reason) noexcept;
+  void mark_crashed_here(const std::exception_ptr& reason) noexcept;
+  void escalate_crash(const std::exception_ptr& reason) noexcept;
+  /// Tells the supervisor, or else marks the ancestors crashed up to the first one with a
+  /// supervisor (or that runs on another thread: it takes the crash across).
+  void escalate_crash_here(const std::exception_ptr& reason) noexcept;
+  void notify_supervisor() noexcept;
+  void notify_supervisor_here() noexcept;
+  void describe_stop(std::string& out);
+  void describe_stop_here(std::string& out);
   /// Runs `body` as a task of this service; `signal`, if given, is set to the task's
   /// cancellation signal (valid until the task ends).
-  void spawn(awaitable<void> body, std::string name, asio::cancellation_signal** signal = nullptr);
-  void task_done(std::list<Task>::iterator it, std::exception_ptr e) noexcept;
+  detail::TaskGroup::Handle spawn(awaitable<void> body, std::string name,
+                                  asio::cancellation_signal** signal = nullptr);
+  void task_done(detail::TaskGroup::Handle task, std::exception_ptr e) noexcept;
   /// Hooks `op` to this service's stop and arms its deadline (`what` and `where` are for the
   /// reports); false, with nothing hooked, if the service should stop already.
   bool hook_wait(detail::WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
@@ -486,23 +440,12 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   bool hook_sleep(detail::WaitOp& op, Seconds d, std::source_location where);
   awaitable<detail::RaceOutcome> race(std::vector<awaitable<void>> items, bool all,
                                       std::optional<Seconds> timeout, std::source_location where);
-  virtual void describe_stop(std::string& out) const;
-  template <class T>
-  static awaitable<void> store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out);
-  /// The awaitables of a race, each storing its value (if any) where the waiter reads it.
-  template <class T>
-  struct RaceItems {
-    std::vector<awaitable<void>> items;
-    std::vector<std::shared_ptr<std::optional<detail::Stored<T>>>> outs;  // empty for void
-  };
-  template <class T>
-  static RaceItems<T> race_items(std::vector<awaitable<T>> xs);
 
   std::shared_ptr<Node<Service*>> beacon_;
   std::vector<ServicePtr> children_;
   std::vector<TaskSpec> task_specs_;
-  std::list<Task> tasks_;
-  std::unique_ptr<ContextHolder> contexts_;  // the top of the stack (8 bytes: most have none)
+  detail::TaskGroup tasks_;
+  detail::ContextStack contexts_;
   std::vector<std::shared_ptr<detail::FutureState>> pending_futures_;  // added before the start
   // Shared by the services of a loop (TimerQueue::shared_executor): 16 bytes, not 56, each.
   std::shared_ptr<const asio::any_io_executor> executor_;
@@ -510,7 +453,6 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   std::exception_ptr crash_reason_;
   SupervisorHook* supervisor_ = nullptr;
   detail::WaitList stop_waiters_;   // woken by stop and crash
-  detail::WaitList tasks_joined_;   // woken when the last task ends
   detail::WaitList stop_finished_;  // woken when stop completes
   Event shutdown_;
   const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs
@@ -521,83 +463,6 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   detail::StateFlag crashed_;
 };
 
-// Implementation of the templates.
-
-template <class T>
-awaitable<void> Service::store_into(awaitable<T> x, std::shared_ptr<std::optional<T>> out) {
-  out->emplace(co_await std::move(x));
-}
-
-template <class T>
-Service::RaceItems<T> Service::race_items(std::vector<awaitable<T>> xs) {
-  RaceItems<T> r;
-  for (auto& x : xs) {
-    if constexpr (std::is_void_v<T>) {
-      r.items.push_back(std::move(x));
-    } else {
-      r.outs.push_back(std::make_shared<std::optional<T>>());
-      r.items.push_back(store_into(std::move(x), r.outs.back()));
-    }
-  }
-  return r;
-}
-
-template <class T>
-awaitable<WaitResult<T>> Service::wait(awaitable<T> x, std::optional<Seconds> timeout,
-                                       std::source_location where) {
-  std::vector<awaitable<T>> one;
-  one.push_back(std::move(x));
-  auto many = co_await wait_many(std::move(one), timeout, where);
-  WaitResult<T> r;
-  r.stopped = many.stopped;
-  r.timed_out = many.timed_out;
-  if constexpr (std::is_void_v<T>) {
-    r.done = many.result.has_value();
-  } else {
-    if (many.result) r.result = std::move(many.result->front());
-  }
-  co_return r;
-}
-
-template <class T>
-awaitable<WaitResult<std::vector<detail::Stored<T>>>> Service::wait_many(
-    std::vector<awaitable<T>> xs, std::optional<Seconds> timeout, std::source_location where) {
-  RaceItems<T> race_of = race_items(std::move(xs));
-  const detail::RaceOutcome o = co_await race(std::move(race_of.items), true, timeout, where);
-  WaitResult<std::vector<detail::Stored<T>>> r;
-  r.stopped = o.stopped;
-  r.timed_out = o.timed_out;
-  if (r.stopped || r.timed_out) co_return r;
-  r.result.emplace();
-  for (std::size_t i = 0; i < o.done.size(); ++i) {
-    if constexpr (std::is_void_v<T>)
-      r.result->emplace_back();
-    else
-      r.result->push_back(std::move(race_of.outs[i]->value()));
-  }
-  co_return r;
-}
-
-template <class T>
-awaitable<WaitFirstResult<T>> Service::wait_first(std::vector<awaitable<T>> xs,
-                                                  std::optional<Seconds> timeout,
-                                                  std::source_location where) {
-  RaceItems<T> race_of = race_items(std::move(xs));
-  const detail::RaceOutcome o = co_await race(std::move(race_of.items), false, timeout, where);
-  WaitFirstResult<T> r;
-  r.stopped = o.stopped;
-  r.timed_out = o.timed_out;
-  for (std::size_t i = 0; i < o.done.size(); ++i) {
-    if (!o.done[i]) continue;
-    r.done.push_back(i);
-    if constexpr (std::is_void_v<T>)
-      r.results.emplace_back();
-    else
-      r.results.push_back(std::move(race_of.outs[i]->value()));
-  }
-  co_return r;
-}
-
 /// Writes `service.repr()`.
 std::ostream& operator<<(std::ostream& out, const Service& service);
 
@@ -606,29 +471,11 @@ std::ostream& operator<<(std::ostream& out, const Service& service);
 /// that fails throws at once (it already stopped what it started). An error of the stop is
 /// thrown after the reset, unless `body` threw first.
 template <class T>
-awaitable<T> with_started(Service::ServicePtr service, awaitable<T> body) {
-  co_await service->start();
-  std::exception_ptr failure;
-  std::optional<detail::Stored<T>> result;
-  try {
-    if constexpr (std::is_void_v<T>)
-      co_await std::move(body);
-    else
-      result.emplace(co_await std::move(body));
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  try {
-    co_await service->stop();
-  } catch (...) {
-    if (!failure) failure = std::current_exception();
-  }
-  service->service_reset();
-  if (failure) std::rethrow_exception(failure);
-  if constexpr (!std::is_void_v<T>) co_return std::move(*result);
-}
+awaitable<T> with_started(Service::ServicePtr service, awaitable<T> body);
 
 }  // namespace mode
+
+#include <mode/impl/service.hpp>
 
 /// `fmt::format("{}", service)`: the service's repr().
 template <class S>

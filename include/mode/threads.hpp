@@ -2,6 +2,8 @@
 // lifecycle runs on its own std::thread and io_context, and one that runs calls sent to it there.
 #pragma once
 
+#include <mode/detail/thread_call.hpp>
+#include <mode/detail/wait_op.hpp>
 #include <mode/service.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -73,7 +75,7 @@ class ThreadNotRunning : public std::runtime_error {
 ///
 /// The parent's loop must keep running until the service stopped, and the service must be
 /// stopped before its parent's loop is destroyed.
-class ServiceThread : public Service {
+class ServiceThread : public Service, private detail::ThreadCrossing {
  public:
   ServiceThread();
   ~ServiceThread() override;
@@ -118,9 +120,12 @@ class ServiceThread : public Service {
   virtual awaitable<void> close_queue(bool /*final*/) { co_return; }
 
   bool owns_thread() const noexcept override { return true; }
+  detail::ThreadCrossing* crossing() noexcept override { return this; }
+  // detail::ThreadCrossing: on the thread, or before it launched, as any service; otherwise
+  // posted to the side that owns what it touches.
   void mark_crashed(const std::exception_ptr& reason) noexcept override;
   void escalate_crash(const std::exception_ptr& reason) noexcept override;
-  void describe_stop(std::string& out) const override;
+  void describe_stop(std::string& out) override;
   void notify_supervisor() noexcept override;
 
   awaitable<void> bind_parent(const char* what);
@@ -161,60 +166,6 @@ class ServiceThread : public Service {
   Event stop_requested_;
   Clock::time_point last_parent_pong_{};
 };
-
-namespace detail {
-
-template <class T>
-struct AwaitableValue {
-  using type = void;
-  static constexpr bool value = false;
-};
-template <class T, class E>
-struct AwaitableValue<asio::awaitable<T, E>> {
-  using type = T;
-  static constexpr bool value = true;
-};
-
-/// What `call_thread(f, args...)` returns: `T` if `f` returns `awaitable<T>`, else f's result.
-template <class F, class... Args>
-using CallRaw = std::decay_t<std::invoke_result_t<F, Args...>>;
-template <class F, class... Args>
-inline constexpr bool call_is_async = AwaitableValue<CallRaw<F, Args...>>::value;
-template <class F, class... Args>
-using CallResult =
-    std::conditional_t<call_is_async<F, Args...>,
-                       typename AwaitableValue<CallRaw<F, Args...>>::type, CallRaw<F, Args...>>;
-
-/// Where the thread leaves a call's outcome: in the caller's coroutine frame, which stays
-/// suspended until the completion posted after writing it resumes it.
-template <class R>
-struct CallSlot {
-  std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> value;
-  std::exception_ptr error;
-  std::atomic<bool> cancelled{false};
-};
-
-/// The caller's cancellation: the thread skips the call if it has not begun it.
-struct CancelCall {
-  std::atomic<bool>* flag;
-  void operator()(asio::cancellation_type type) const noexcept {
-    if ((type & asio::cancellation_type::all) != asio::cancellation_type::none)
-      flag->store(true, std::memory_order_release);
-  }
-};
-
-/// Posts `handler` back to its own executor, clearing its cancellation slot there (on the
-/// caller's thread, the only one that may touch it).
-template <class H>
-void complete_on_caller(H&& handler) {
-  auto ex = asio::get_associated_executor(handler);
-  asio::post(ex, [h = std::forward<H>(handler)]() mutable {
-    asio::get_associated_cancellation_slot(h).clear();
-    std::move(h)();
-  });
-}
-
-}  // namespace detail
 
 /// A ServiceThread that runs functions sent from other loops on its thread (Mode's
 /// `QueueServiceThread`), e.g. to wrap a blocking client.
@@ -340,143 +291,6 @@ class QueueServiceThread : public ServiceThread {
   std::vector<std::shared_ptr<FlushWait>> flush_waits_;
 };
 
-// Implementation of the templates.
-
-template <class F, class... Args>
-awaitable<detail::CallResult<F, Args...>> QueueServiceThread::call_thread(F f, Args... args) {
-  using R = detail::CallResult<F, Args...>;
-  detail::CallSlot<R> slot;
-  // The initiation runs on the caller's thread once this coroutine is suspended; the thread
-  // writes `slot`, then posts the handler back (two posts per call, as a bare round trip).
-  co_await asio::async_initiate<decltype(use_awaitable), void()>(
-      [this, &slot, &f, &args...](auto handler) {
-        try {
-          accept("call_thread");
-        } catch (...) {
-          slot.error = std::current_exception();
-          detail::complete_on_caller(std::move(handler));
-          return;
-        }
-        auto cancel_slot = asio::get_associated_cancellation_slot(handler);
-        if (cancel_slot.is_connected())
-          cancel_slot.template emplace<detail::CancelCall>(detail::CancelCall{&slot.cancelled});
-        asio::post(thread_context().get_executor(), [this, s = &slot, h = std::move(handler),
-                                                     fn = std::move(f),
-                                                     ... a = std::move(args)]() mutable {
-          if (s->cancelled.load(std::memory_order_acquire)) {
-            s->error = std::make_exception_ptr(
-                boost::system::system_error(asio::error::operation_aborted));
-          } else if constexpr (detail::call_is_async<F, Args...>) {
-            if (!should_stop()) {
-              add_future(
-                  run_async_call<R>(s, std::move(h), async_begun(), std::move(fn), std::move(a)...),
-                  "call_thread");
-              return;  // run_async_call completes it
-            }
-            s->error = std::make_exception_ptr(
-                ThreadNotRunning(label() + ": call_thread: the service stopped before the call"));
-          } else {
-            try {
-              if constexpr (std::is_void_v<R>) {
-                std::invoke(std::move(fn), std::move(a)...);
-                s->value.emplace(true);
-              } else {
-                s->value.emplace(std::invoke(std::move(fn), std::move(a)...));
-              }
-            } catch (...) {
-              s->error = std::current_exception();
-            }
-          }
-          detail::complete_on_caller(std::move(h));  // `s` may be gone after this
-          call_done();
-        });
-      },
-      use_awaitable);
-  if (slot.error) std::rethrow_exception(slot.error);
-  if constexpr (!std::is_void_v<R>) co_return std::move(*slot.value);
-}
-
-template <class R, class H, class F, class... A>
-awaitable<void> QueueServiceThread::run_async_call(detail::CallSlot<R>* slot, H handler,
-                                                   std::uint64_t id, F f, A... args) {
-  try {
-    if constexpr (std::is_void_v<R>) {
-      co_await std::invoke(f, std::move(args)...);
-      slot->value.emplace(true);
-    } else {
-      R r = co_await std::invoke(f, std::move(args)...);  // not inside emplace(): g++ 12
-      slot->value.emplace(std::move(r));
-    }
-  } catch (...) {
-    slot->error = std::current_exception();
-  }
-  detail::complete_on_caller(std::move(handler));
-  async_done(id);
-  call_done();
-}
-
-template <class F, class... Args>
-void QueueServiceThread::cast_thread(F f, Args... args) {
-  const bool taken = accept("cast_thread", true);
-  if (!taken) {
-    hold(std::make_unique<HeldCastOf<F, Args...>>(std::move(f), std::move(args)...));
-    return;
-  }
-  asio::post(thread_context().get_executor(),
-             [this, fn = std::move(f), ... a = std::move(args)]() mutable {
-               run_cast<F, Args...>(std::move(fn), std::move(a)...);
-             });
-}
-
-template <class F, class... A>
-void QueueServiceThread::run_cast(F&& f, A&&... args) {
-  if constexpr (detail::call_is_async<F, A...>) {
-    if (!should_stop()) {
-      add_future(run_async_cast(async_begun(), std::move(f), std::move(args)...), "cast_thread");
-      return;
-    }
-  } else {
-    try {
-      std::invoke(std::move(f), std::move(args)...);
-    } catch (...) {
-      log_cast_error();
-    }
-  }
-  call_done();
-}
-
-template <class F, class... A>
-awaitable<void> QueueServiceThread::run_async_cast(std::uint64_t id, F f, A... args) {
-  try {
-    co_await std::invoke(f, std::move(args)...);
-  } catch (...) {
-    log_cast_error();
-  }
-  async_done(id);
-  call_done();
-}
-
-template <class F, class... Args>
-struct QueueServiceThread::HeldCastOf final : QueueServiceThread::HeldCast {
-  explicit HeldCastOf(F f, Args... a) : fn(std::move(f)), args(std::move(a)...) {}
-
-  void run_on_thread(QueueServiceThread& q) override {
-    std::apply([&](Args&... a) { q.run_cast<F, Args...>(std::move(fn), std::move(a)...); }, args);
-  }
-
-  awaitable<void> run_here() override {
-    // `fn` lives in this object until the awaited call ended: a lambda coroutine's captures too.
-    if constexpr (detail::call_is_async<F, Args...>) {
-      co_await std::apply(
-          [this](Args&... a) { return std::invoke(std::move(fn), std::move(a)...); }, args);
-    } else {
-      std::apply([this](Args&... a) { (void)std::invoke(std::move(fn), std::move(a)...); }, args);
-      co_return;
-    }
-  }
-
-  F fn;
-  std::tuple<Args...> args;
-};
-
 }  // namespace mode
+
+#include <mode/impl/threads.hpp>

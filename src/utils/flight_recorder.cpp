@@ -1,5 +1,5 @@
 // Flight recorders: buffered lines, the timeout on the loop's timer queue, the replay.
-#include <mode/detail/wait_op.hpp>
+#include <mode/detail/timer_queue.hpp>
 #include <mode/service.hpp>
 #include <mode/utils/flight_recorder.hpp>
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include <mode/awaitable.hpp>
-#include <mode/detail/wait_op.hpp>
+#include <mode/detail/wait_list.hpp>
 #include <mode/utils/locks.hpp>
 
 #include <concepts>
