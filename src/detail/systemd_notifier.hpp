@@ -18,8 +18,8 @@ namespace mode::detail {
 /// Tells the service manager named by `NOTIFY_SOCKET` how the Worker is doing. From its
 /// construction it sends `STATUS=Starting...`, and `WATCHDOG=1` every half `WATCHDOG_USEC` when
 /// systemd asks for a watchdog (`sd_watchdog_enabled`). While a start or a stop runs, it checks the
-/// tree every second and, when a service has begun its start or ended its stop since the last
-/// check, sends `EXTEND_TIMEOUT_USEC=`.
+/// tree every second and, when a service has begun its start, begun its stop or ended it since
+/// the last check, sends `EXTEND_TIMEOUT_USEC=`.
 ///
 /// Contract: built, called and destroyed on the Worker's loop thread; its timers are handlers on
 /// that loop, so a blocked loop sends neither watchdog pings nor extensions. `close()` cancels
