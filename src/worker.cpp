@@ -4,6 +4,7 @@
 #include <mode/utils/objects.hpp>
 #include <mode/worker.hpp>
 
+#include "detail/systemd_notifier.hpp"
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -342,6 +343,10 @@ void Worker::CliDeleter::operator()(CLI::App* app) const noexcept { delete app; 
 
 void Worker::GuardDeleter::operator()(detail::WorkerGuard* guard) const noexcept { delete guard; }
 
+void Worker::NotifierDeleter::operator()(detail::SystemdNotifier* notifier) const noexcept {
+  delete notifier;
+}
+
 CLI::App& Worker::cli() {
   if (!cli_) setup_cli();
   return *cli_;
@@ -472,11 +477,17 @@ awaitable<void> Worker::default_on_first_start() {
     if (options_.redirect_stdouts)
       redirect_ = std::make_unique<RedirectStdouts>(options_.redirect_stdouts_level);
   }
+  // After the logging setup: a bad NOTIFY_SOCKET or WATCHDOG_USEC is logged where the log goes.
+  if (detail::SystemdNotifier::wanted()) {
+    systemd_.reset(new detail::SystemdNotifier(
+        ctx_, *this, [this](const std::string& error) { log.error("{}", error); }));
+  }
   co_await on_execute();
 }
 
 awaitable<void> Worker::on_started() {
   in_start_ = false;
+  if (systemd_) systemd_->ready();
   if (!options_.daemon) co_return;
   const WaitResult<void> r = co_await wait(stop_requested_);
   (void)r;
@@ -548,6 +559,7 @@ int Worker::execute() {
     while (!run_done_ && !ctx_.stopped()) ctx_.run_one();
   }
 
+  if (systemd_) systemd_->close();
   // Run what is ready (signals delivered meanwhile, completions); pending timers are abandoned.
   ctx_.restart();
   ctx_.poll();
@@ -560,8 +572,10 @@ int Worker::execute() {
   if (start_failed || crash_failed) {
     const std::exception_ptr reason = crash_failed ? crash_reason() : start_error_;
     log.critical("We experienced a crash! Exiting with status 1: {}", exception_repr(reason));
+    if (systemd_) systemd_->failed(reason);
     status = exit_failure;
   }
+  systemd_.reset();
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
   // Until here the guard bounds the whole shutdown by the deadline.
   guard_.reset();
@@ -595,6 +609,7 @@ void Worker::crash(std::exception_ptr reason) noexcept {
 awaitable<void> Worker::stop_and_shutdown() {
   begin_stop(false);
   co_await stop();
+  if (systemd_) systemd_->stopped();
   log.info("Gathering service tasks...");
   log.info("Gathering all futures...");
   on_worker_shutdown();
@@ -609,6 +624,7 @@ void Worker::begin_stop(bool spawn) {
   if (stop_begun_) return;
   stop_begun_ = true;
   stop_requested_.set();
+  if (systemd_) systemd_->stopping();
   if (guard_) guard_->stop_begun();  // arms the deadline, on the guard thread
   // A stop while the services are still starting must not wait for the start to finish.
   if (spawn && started() && !should_stop()) {

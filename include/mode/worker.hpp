@@ -26,6 +26,7 @@ namespace mode {
 class BlockingDetector;
 
 namespace detail {
+class SystemdNotifier;
 class WorkerGuard;
 /// The Worker's loop, in a base class so that it is destroyed after the services (whose Asio
 /// objects must not outlive it).
@@ -94,6 +95,9 @@ enum ExitStatus : int {
 /// does (even a task that never suspends); they call `_exit` after flushing the log. SIGUSR1
 /// writes the service tree with states and tasks to stderr; SIGUSR2 toggles debug logging. In
 /// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`).
+/// Under systemd (`NOTIFY_SOCKET` set) it reports through sd_notify: `STATUS=` lines, `READY=1`
+/// once the whole tree has started, `STOPPING=1`, `EXTEND_TIMEOUT_USEC=` while a start or stop
+/// progresses, `ERRNO=` on a crash, and `WATCHDOG=1` from its loop if `WATCHDOG_USEC` asks.
 /// `execute` returns only after a complete stop (the status to return from `main`). The worker
 /// installs its own handlers for those five signals while `execute` runs and restores the
 /// previous ones after: one worker executes at a time in a process. A worker runs once. It may
@@ -186,6 +190,10 @@ class Worker : private detail::WorkerLoop, public Service {
     void operator()(detail::WorkerGuard* guard) const noexcept;
   };
   std::unique_ptr<detail::WorkerGuard, GuardDeleter> guard_;
+  struct NotifierDeleter {
+    void operator()(detail::SystemdNotifier* notifier) const noexcept;
+  };
+  std::unique_ptr<detail::SystemdNotifier, NotifierDeleter> systemd_;  // with NOTIFY_SOCKET only
   struct CliDeleter {
     void operator()(CLI::App* app) const noexcept;
   };

@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 extern char** environ;
@@ -21,7 +23,9 @@ namespace mode::testing {
 
 class Subprocess {
  public:
-  explicit Subprocess(std::vector<std::string> argv) {
+  /// Runs `argv` with this process's environment plus `env` (`NAME=value` entries, which
+  /// replace the variables of the same name).
+  explicit Subprocess(std::vector<std::string> argv, std::vector<std::string> env = {}) {
     int out[2];
     int err[2];
     if (::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("pipe failed");
@@ -34,7 +38,17 @@ class Subprocess {
     std::vector<char*> args;
     for (std::string& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view var(*e);
+      const auto same_name = [&](const std::string& entry) {
+        return entry.substr(0, entry.find('=') + 1) == var.substr(0, var.find('=') + 1);
+      };
+      if (std::none_of(env.begin(), env.end(), same_name)) env.emplace_back(var);
+    }
+    std::vector<char*> envp;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     ::close(err[1]);

@@ -6,9 +6,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace program {
@@ -52,7 +54,11 @@ class App : public mode::Service {
     if (*scenario_ == "start_fail") throw std::runtime_error("cannot start");
     if (*scenario_ == "start_cancelled")
       throw boost::system::system_error(boost::asio::error::operation_aborted);
-    co_return;
+    if (*scenario_ == "slow_start") {
+      log.info("starting slowly");
+      const bool slept = co_await sleep(2.5);
+      (void)slept;
+    }
   }
   mode::awaitable<void> on_started() override {
     log.info("ready");
@@ -60,10 +66,12 @@ class App : public mode::Service {
     co_return;
   }
   mode::awaitable<void> on_stop() override {
-    if (*scenario_ != "hang_on_stop") co_return;
-    log.info("hanging in on_stop");
+    if (*scenario_ != "hang_on_stop" && *scenario_ != "slow_stop") co_return;
+    const bool hang = *scenario_ == "hang_on_stop";
+    log.info("{}", hang ? "hanging in on_stop" : "stopping slowly");
+    // Not the service's own sleep: that one ends at once in a stopping service.
     const auto ex = co_await boost::asio::this_coro::executor;
-    boost::asio::steady_timer t(ex, std::chrono::hours(1));
+    boost::asio::steady_timer t(ex, hang ? std::chrono::hours(1) : std::chrono::milliseconds(2500));
     co_await t.async_wait(mode::use_awaitable);
   }
 
@@ -78,6 +86,8 @@ class App : public mode::Service {
     const bool slept = co_await sleep(0.2);
     if (!slept) co_return;
     if (*scenario_ == "crash") throw std::logic_error("task exploded");
+    if (*scenario_ == "crash_errno")
+      throw std::system_error(ENOSPC, std::generic_category(), "cannot write the journal");
     if (*scenario_ == "block") block_the_loop(1.5);
     if (*scenario_ == "spin") {
       log.info("holding the loop");
@@ -98,8 +108,8 @@ int main(int argc, char** argv) {
   mode::Worker worker(std::make_shared<program::App>(&scenario), options);
   CLI::App& cli = worker.cli();
   cli.add_option("--scenario", scenario,
-                 "clean, crash, start_fail, start_cancelled, hang_on_stop, block, spin, "
-                 "spin_on_stop, busy_on_stop");
+                 "clean, crash, crash_errno, start_fail, start_cancelled, slow_start, "
+                 "hang_on_stop, slow_stop, block, spin, spin_on_stop, busy_on_stop");
   cli.add_option_function<double>(
       "--deadline", [&](double d) { worker.options().shutdown_deadline = d; },
       "Bound of the graceful stop");
