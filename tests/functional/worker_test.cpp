@@ -20,6 +20,7 @@ namespace {
 using mode::testing::lines_with;
 using mode::testing::Subprocess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Subprocess worker(std::vector<std::string> args = {}) {
   args.insert(args.begin(), MODE_TEST_WORKER);
@@ -122,12 +123,29 @@ TEST(WorkerProcess, SecondSigtermWhileStoppingForcesExit143) {
   EXPECT_EQ(p.wait(), 143) << p.output();
 }
 
-TEST(WorkerProcess, StopPastTheDeadlineExits1) {
-  Subprocess p = worker({"--scenario", "hang_on_stop", "--deadline", "0.3"});
+TEST(WorkerProcess, StopPastTheShutdownTimeoutExits3AndNamesWhatHangs) {
+  Subprocess p = worker({"--scenario", "hang_on_stop", "--shutdown-timeout", "0.3"});
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
-  EXPECT_EQ(p.wait(), 1) << p.output();
-  EXPECT_THAT(p.err(), HasSubstr("Stop did not finish within 0.3s; still running:"));
+  EXPECT_EQ(p.wait(), 3) << p.output();
+  EXPECT_THAT(p.err(),
+              HasSubstr("Stop did not finish within 0.3s; still running: Worker (stopping)"));
+  EXPECT_THAT(p.err(), HasSubstr("App (stopping)"));
+}
+
+TEST(WorkerProcess, BadShutdownTimeoutIsExit2) {
+  for (const char* bad : {"0", "-1", "soon", "inf"}) {
+    Subprocess p = worker({"--shutdown-timeout", bad});
+    EXPECT_EQ(p.wait(), 2) << bad << ": " << p.output();
+    EXPECT_THAT(p.err(), HasSubstr("--shutdown-timeout")) << bad;
+  }
+}
+
+TEST(WorkerProcess, OutOfMemoryExits71) {
+  Subprocess p = worker({"--scenario", "out_of_memory"});
+  EXPECT_EQ(p.wait(), 71) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("Out of memory!"));
+  EXPECT_THAT(p.err(), Not(HasSubstr("We experienced a crash!")));
 }
 
 // The forced exits do not need the loop: a task that holds it (sleeping without the library's
@@ -159,10 +177,10 @@ TEST(WorkerProcess, SecondSigtermForcesExitWhenTheLoopNeverSawTheFirst) {
 }
 
 TEST(WorkerProcess, StopDeadlineForcesExitWhileATaskBurnsTheCpu) {
-  Subprocess p = worker({"--scenario", "busy_on_stop", "--deadline", "0.5"});
+  Subprocess p = worker({"--scenario", "busy_on_stop", "--shutdown-timeout", "0.5"});
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
-  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 1) << p.output();
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 3) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("holding the loop while stopping"));
   EXPECT_THAT(p.err(), HasSubstr(": CRITICAL]: [^Worker]: Stop did not finish within 0.5s; still "
                                  "running: unknown (the event loop did not answer"));
