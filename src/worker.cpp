@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -419,6 +420,11 @@ void Worker::setup_cli() {
                "Allow --console-bind to name an address beyond loopback");
   app.add_flag_callback(
       "--no-color", [this] { options_.color = ColorMode::never; }, "Never colour the log");
+  app.add_option("--log-format", options_.log_format,
+                 "text (Mode's lines) or json (one object per line, for log shippers)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, LogFormat>{{"text", LogFormat::text}, {"json", LogFormat::json}},
+          CLI::ignore_case));
 }
 
 std::ostream& Worker::out_stream() const {
@@ -487,6 +493,7 @@ awaitable<void> Worker::default_on_first_start() {
       lo.level = level_number(options_.loglevel);
     lo.logfile = options_.logfile;
     lo.color = options_.color;
+    lo.format = options_.log_format;
     lo.config = options_.logging_config;
     try {
       level_ = setup_logging(lo);

@@ -52,6 +52,7 @@ struct WorkerOptions {
   Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
   bool override_logging = true;            ///< set up logging at the first start
   ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
+  LogFormat log_format = LogFormat::text;  ///< `--log-format text|json`
   /// Keep running until stopped or signalled; off: stop once the services have started.
   bool daemon = true;
   /// `--shutdown-timeout`: bound of the whole graceful stop; past it the worker logs what still

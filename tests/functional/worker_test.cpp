@@ -7,9 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -131,6 +134,37 @@ TEST(WorkerProcess, StopPastTheShutdownTimeoutExits3AndNamesWhatHangs) {
   EXPECT_THAT(p.err(),
               HasSubstr("Stop did not finish within 0.3s; still running: Worker (stopping)"));
   EXPECT_THAT(p.err(), HasSubstr("App (stopping)"));
+}
+
+// Every line on stderr is one JSON object: the log shippers' format, the same records.
+TEST(WorkerProcess, LogFormatJsonWritesOneObjectPerLine) {
+  Subprocess p = worker({"--scenario", "crash", "--log-format", "json"});
+  EXPECT_EQ(p.wait(), 1) << p.output();
+  std::vector<boost::json::object> records;
+  std::istringstream in(p.err());
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    const boost::json::value record = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not a JSON object: " << line;
+    records.push_back(record.as_object());
+  }
+  const auto is = [&](std::string_view service, std::string_view message_start) {
+    return std::find_if(records.begin(), records.end(), [&](const boost::json::object& r) {
+      return r.contains("service") && r.at("service").as_string() == service &&
+             std::string_view(r.at("message").as_string()).starts_with(message_start);
+    });
+  };
+  const auto crashed = is("Worker/App", "Crashed reason=");
+  ASSERT_NE(crashed, records.end()) << p.err();
+  EXPECT_EQ(crashed->at("level").as_string(), "ERROR");
+  EXPECT_THAT(std::string(crashed->at("message").as_string()), HasSubstr("task exploded"));
+  EXPECT_NE(is("Worker", "We experienced a crash!"), records.end()) << p.err();
+}
+
+TEST(WorkerProcess, BadLogFormatIsExit2) {
+  Subprocess p = worker({"--log-format", "xml"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("--log-format"));
 }
 
 TEST(WorkerProcess, BadShutdownTimeoutIsExit2) {
