@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mode-cpp builds with (DESIGN.md §1). Idempotent.
 set -euo pipefail
-packages=(build-essential cmake pkg-config libboost1.81-dev libspdlog-dev libfmt-dev libcli11-dev
+packages=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev libcli11-dev
           libgtest-dev libgmock-dev libbenchmark-dev graphviz clang libclang-rt-dev clang-16 liburing-dev
           libsystemd-dev systemd)
 missing=()

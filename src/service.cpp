@@ -130,6 +130,8 @@ spdlog::logger& Service::logger() const {
   return *logger_;
 }
 
+std::string Service::log_path() const { return beacon_->path(); }
+
 void Service::format_log_prefix(fmt::memory_buffer& out) const {
   format_service_log_prefix(out, beacon_->depth(), shortlabel());
 }

@@ -27,7 +27,9 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -55,6 +57,28 @@ const char* signal_name(int signo) noexcept {
 
 bool is_stop_signal(int signo) noexcept {
   return signo == SIGINT || signo == SIGTERM || signo == SIGHUP;
+}
+
+// CLI11 check of an option in seconds: empty if `s` is a finite positive number.
+std::string positive_seconds(const std::string& s) {
+  try {
+    const Seconds secs(s);
+    if (!std::isfinite(secs.count())) return "must be a finite number of seconds";
+    if (!(secs.count() > 0)) return "must be positive";
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+bool is_out_of_memory(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 void write_fd(int fd, std::string_view text) noexcept {
@@ -224,7 +248,7 @@ class WorkerGuard {
       if (deadline) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock::now());
         if (left.count() <= 0) {
-          force_exit(exit_failure,
+          force_exit(exit_shutdown_overrun,
                      fmt::format("Stop did not finish within {}s", hooks_.deadline.count()));
         }
         timeout_ms = static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX));
@@ -380,16 +404,14 @@ void Worker::setup_cli() {
          "--blocking-timeout",
          [this](const std::string& s) { options_.blocking_timeout = Seconds(s); },
          "Seconds the loop may block before the blocking detector warns (debug mode)")
-      ->check([](const std::string& s) -> std::string {
-        try {
-          const Seconds secs(s);
-          if (!std::isfinite(secs.count())) return "must be a finite number of seconds";
-          if (!(secs.count() > 0)) return "must be positive";
-          return {};
-        } catch (const std::exception& e) {
-          return e.what();
-        }
-      });
+      ->check(positive_seconds);
+  app.add_option_function<std::string>(
+         "--shutdown-timeout",
+         [this](const std::string& s) { options_.shutdown_deadline = Seconds(s); },
+         fmt::format("Seconds the whole stop may take before the worker names what hangs and "
+                     "exits {} (default {})",
+                     static_cast<int>(exit_shutdown_overrun), options_.shutdown_deadline.count()))
+      ->check(positive_seconds);
   app.add_option("--console-port", options_.console_port,
                  "Port of the introspection endpoint (debug mode; 0: any free port)");
   app.add_option("--console-bind", options_.console_bind,
@@ -398,6 +420,11 @@ void Worker::setup_cli() {
                "Allow --console-bind to name an address beyond loopback");
   app.add_flag_callback(
       "--no-color", [this] { options_.color = ColorMode::never; }, "Never colour the log");
+  app.add_option("--log-format", options_.log_format,
+                 "text (Mode's lines) or json (one object per line, for log shippers)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, LogFormat>{{"text", LogFormat::text}, {"json", LogFormat::json}},
+          CLI::ignore_case));
 }
 
 std::ostream& Worker::out_stream() const {
@@ -466,6 +493,7 @@ awaitable<void> Worker::default_on_first_start() {
       lo.level = level_number(options_.loglevel);
     lo.logfile = options_.logfile;
     lo.color = options_.color;
+    lo.format = options_.log_format;
     lo.config = options_.logging_config;
     try {
       level_ = setup_logging(lo);
@@ -571,9 +599,15 @@ int Worker::execute() {
   const bool crash_failed = crashed() && !is_cancellation(crash_reason());
   if (start_failed || crash_failed) {
     const std::exception_ptr reason = crash_failed ? crash_reason() : start_error_;
-    log.critical("We experienced a crash! Exiting with status 1: {}", exception_repr(reason));
     if (systemd_) systemd_->failed(reason);
-    status = exit_failure;
+    if (is_out_of_memory(reason)) {
+      // Mode's exit on memory exhaustion (EX_OSERR).
+      carp("Out of memory!");
+      status = exit_out_of_memory;
+    } else {
+      log.critical("We experienced a crash! Exiting with status 1: {}", exception_repr(reason));
+      status = exit_failure;
+    }
   }
   systemd_.reset();
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });

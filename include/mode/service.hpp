@@ -393,6 +393,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   // CompositeLogger::Owner
   spdlog::logger& logger() const override;
   void format_log_prefix(fmt::memory_buffer& out) const override;
+  std::string log_path() const override;
 
   void add_child(const ServicePtr& s);
   awaitable<void> start_runtime_child(ServicePtr s);

@@ -52,10 +52,13 @@ struct WorkerOptions {
   Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
   bool override_logging = true;            ///< set up logging at the first start
   ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
+  LogFormat log_format = LogFormat::text;  ///< `--log-format text|json`
   /// Keep running until stopped or signalled; off: stop once the services have started.
   bool daemon = true;
-  /// Bound of the whole graceful stop; past it the worker logs what still runs and exits 1.
-  Seconds shutdown_deadline = 30.0;
+  /// `--shutdown-timeout`: bound of the whole graceful stop; past it the worker logs what still
+  /// runs and exits `exit_shutdown_overrun`. Below Kubernetes' default grace period (30 s) and
+  /// systemd's default TimeoutStopSec (90 s), so the worker names what hangs before their SIGKILL.
+  Seconds shutdown_deadline = 25.0;
   /// Printed by `--version`: the program's own version, mode-cpp's by default.
   std::string version = MODE_VERSION_STRING;
   /// Where `say` writes (Mode's `stdout=`), and `--help`/`--version`; null: the process's stdout.
@@ -69,12 +72,14 @@ struct WorkerOptions {
 
 /// Exit statuses of `execute`/`execute_from_commandline`.
 enum ExitStatus : int {
-  exit_ok = 0,         ///< stopped cleanly
-  exit_failure = 1,    ///< a service crashed, the start failed, or the stop passed its deadline
-  exit_usage = 2,      ///< bad command line
-  exit_sighup = 129,   ///< second SIGHUP while stopping: forced exit
-  exit_sigint = 130,   ///< second SIGINT while stopping: forced exit
-  exit_sigterm = 143,  ///< second SIGTERM while stopping: forced exit
+  exit_ok = 0,                ///< stopped cleanly
+  exit_failure = 1,           ///< a service crashed, or the start failed (as in Mode)
+  exit_usage = 2,             ///< bad command line
+  exit_shutdown_overrun = 3,  ///< the stop passed `shutdown_deadline`: forced exit
+  exit_out_of_memory = 71,    ///< the crash or the start failure was std::bad_alloc (EX_OSERR)
+  exit_sighup = 129,          ///< second SIGHUP while stopping: forced exit
+  exit_sigint = 130,          ///< second SIGINT while stopping: forced exit
+  exit_sigterm = 143,         ///< second SIGTERM while stopping: forced exit
 };
 
 /// Starts services from the command line and runs them until a signal stops them (Mode's
@@ -90,7 +95,7 @@ enum ExitStatus : int {
 /// The given services become its children at construction. SIGINT/SIGTERM/SIGHUP log `Signal
 /// received: SIGTERM (15)` and `[^Worker]: Stopping on signal received...` and stop it; a second
 /// one while stopping logs what still runs and ends the process at once with 128 + the signal;
-/// the graceful stop is bounded by `shutdown_deadline` (then exit 1). The forced exits are the
+/// the graceful stop is bounded by `shutdown_deadline` (then exit 3). The forced exits are the
 /// work of a guard thread that the worker runs beside its loop, so they happen whatever the loop
 /// does (even a task that never suspends); they call `_exit` after flushing the log. SIGUSR1
 /// writes the service tree with states and tasks to stderr; SIGUSR2 toggles debug logging. In

@@ -2,6 +2,7 @@
 #include <mode/utils/logging.hpp>
 #include <mode/utils/objects.hpp>
 
+#include "log_record.hpp"
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace mode {
 
@@ -81,7 +83,19 @@ void CompositeLogger::append_current_exception(fmt::memory_buffer& buf) {
   buf.append(repr);
 }
 
-void CompositeLogger::write(LogLevel level, const fmt::memory_buffer& buf) const {
+namespace {
+thread_local const detail::LogRecord* current_record = nullptr;
+}  // namespace
+
+const detail::LogRecord* detail::current_log_record() noexcept { return current_record; }
+
+void CompositeLogger::write(LogLevel level, const fmt::memory_buffer& buf, std::size_t prefix,
+                            std::initializer_list<LogField> fields) const {
+  const detail::LogRecord record{owner_, buf.data(), prefix, fields};
+  struct Current {  // a record logged while formatting this one nests
+    const detail::LogRecord* outer;
+    ~Current() { current_record = outer; }
+  } current{std::exchange(current_record, &record)};
   owner_->logger().log(level, std::string_view(buf.data(), buf.size()));
 }
 

@@ -75,7 +75,10 @@ LogLevel setup_logging(const LoggingOptions& options) {
     sinks.insert(sinks.end(), options.config.sinks.begin(), options.config.sinks.end());
   }
   const std::string pattern = options.config.pattern.value_or(mode_log_pattern(options.pid));
-  for (const spdlog::sink_ptr& s : sinks) s->set_formatter(make_mode_formatter(pattern));
+  for (const spdlog::sink_ptr& s : sinks) {
+    s->set_formatter(options.format == LogFormat::json ? make_json_formatter()
+                                                       : make_mode_formatter(pattern));
+  }
   apply_everywhere([&](const std::shared_ptr<spdlog::logger>& l) {
     l->sinks() = sinks;
     l->set_level(level);

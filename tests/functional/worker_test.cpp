@@ -7,9 +7,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <regex>
@@ -20,6 +23,7 @@ namespace {
 using mode::testing::lines_with;
 using mode::testing::Subprocess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Subprocess worker(std::vector<std::string> args = {}) {
   args.insert(args.begin(), MODE_TEST_WORKER);
@@ -122,12 +126,60 @@ TEST(WorkerProcess, SecondSigtermWhileStoppingForcesExit143) {
   EXPECT_EQ(p.wait(), 143) << p.output();
 }
 
-TEST(WorkerProcess, StopPastTheDeadlineExits1) {
-  Subprocess p = worker({"--scenario", "hang_on_stop", "--deadline", "0.3"});
+TEST(WorkerProcess, StopPastTheShutdownTimeoutExits3AndNamesWhatHangs) {
+  Subprocess p = worker({"--scenario", "hang_on_stop", "--shutdown-timeout", "0.3"});
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 3) << p.output();
+  EXPECT_THAT(p.err(),
+              HasSubstr("Stop did not finish within 0.3s; still running: Worker (stopping)"));
+  EXPECT_THAT(p.err(), HasSubstr("App (stopping)"));
+}
+
+// Every line on stderr is one JSON object: the log shippers' format, the same records.
+TEST(WorkerProcess, LogFormatJsonWritesOneObjectPerLine) {
+  Subprocess p = worker({"--scenario", "crash", "--log-format", "json"});
   EXPECT_EQ(p.wait(), 1) << p.output();
-  EXPECT_THAT(p.err(), HasSubstr("Stop did not finish within 0.3s; still running:"));
+  std::vector<boost::json::object> records;
+  std::istringstream in(p.err());
+  for (std::string line; std::getline(in, line);) {
+    boost::system::error_code ec;
+    const boost::json::value record = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not a JSON object: " << line;
+    records.push_back(record.as_object());
+  }
+  const auto is = [&](std::string_view service, std::string_view message_start) {
+    return std::find_if(records.begin(), records.end(), [&](const boost::json::object& r) {
+      return r.contains("service") && r.at("service").as_string() == service &&
+             std::string_view(r.at("message").as_string()).starts_with(message_start);
+    });
+  };
+  const auto crashed = is("Worker/App", "Crashed reason=");
+  ASSERT_NE(crashed, records.end()) << p.err();
+  EXPECT_EQ(crashed->at("level").as_string(), "ERROR");
+  EXPECT_THAT(std::string(crashed->at("message").as_string()), HasSubstr("task exploded"));
+  EXPECT_NE(is("Worker", "We experienced a crash!"), records.end()) << p.err();
+}
+
+TEST(WorkerProcess, BadLogFormatIsExit2) {
+  Subprocess p = worker({"--log-format", "xml"});
+  EXPECT_EQ(p.wait(), 2) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("--log-format"));
+}
+
+TEST(WorkerProcess, BadShutdownTimeoutIsExit2) {
+  for (const char* bad : {"0", "-1", "soon", "inf"}) {
+    Subprocess p = worker({"--shutdown-timeout", bad});
+    EXPECT_EQ(p.wait(), 2) << bad << ": " << p.output();
+    EXPECT_THAT(p.err(), HasSubstr("--shutdown-timeout")) << bad;
+  }
+}
+
+TEST(WorkerProcess, OutOfMemoryExits71) {
+  Subprocess p = worker({"--scenario", "out_of_memory"});
+  EXPECT_EQ(p.wait(), 71) << p.output();
+  EXPECT_THAT(p.err(), HasSubstr("Out of memory!"));
+  EXPECT_THAT(p.err(), Not(HasSubstr("We experienced a crash!")));
 }
 
 // The forced exits do not need the loop: a task that holds it (sleeping without the library's
@@ -159,10 +211,10 @@ TEST(WorkerProcess, SecondSigtermForcesExitWhenTheLoopNeverSawTheFirst) {
 }
 
 TEST(WorkerProcess, StopDeadlineForcesExitWhileATaskBurnsTheCpu) {
-  Subprocess p = worker({"--scenario", "busy_on_stop", "--deadline", "0.5"});
+  Subprocess p = worker({"--scenario", "busy_on_stop", "--shutdown-timeout", "0.5"});
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
-  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 1) << p.output();
+  EXPECT_EQ(p.wait(std::chrono::seconds(20)), 3) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("holding the loop while stopping"));
   EXPECT_THAT(p.err(), HasSubstr(": CRITICAL]: [^Worker]: Stop did not finish within 0.5s; still "
                                  "running: unknown (the event loop did not answer"));

@@ -4,12 +4,16 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <typeinfo>
 #include <utility>
+#include <variant>
 
 namespace mode {
 
@@ -69,6 +73,27 @@ class LevelHelpers {
 };
 }  // namespace detail
 
+/// A field of a log record beside its message (Mode's `extra=`): a member of the line in the JSON
+/// log format (`--log-format json`), not shown by the text format. Integers are kept as 64-bit
+/// signed numbers. It refers to its key and string value: build it in the logging expression.
+struct LogField {
+  using Value = std::variant<std::string_view, std::int64_t, double, bool>;
+
+  LogField(std::string_view k, std::string_view v) noexcept : key(k), value(v) {}
+  LogField(std::string_view k, const char* v) noexcept : key(k), value(std::string_view(v)) {}
+  LogField(std::string_view k, const std::string& v) noexcept
+      : key(k), value(std::string_view(v)) {}
+  LogField(std::string_view k, bool v) noexcept : key(k), value(v) {}
+  template <std::integral I>
+  requires(!std::same_as<I, bool>) LogField(std::string_view k, I v)
+  noexcept : key(k), value(static_cast<std::int64_t>(v)) {}
+  template <std::floating_point F>
+  LogField(std::string_view k, F v) noexcept : key(k), value(static_cast<double>(v)) {}
+
+  std::string_view key;
+  Value value;
+};
+
 /// Mode's `log` helper: writes through its owner's logger, each message after the owner's prefix
 /// (`[^--Label]: ` for services), with fmt-style arguments. Logging never throws; the message is
 /// only formatted when its level is enabled.
@@ -79,6 +104,8 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
    public:
     virtual spdlog::logger& logger() const = 0;
     virtual void format_log_prefix(fmt::memory_buffer& out) const = 0;
+    /// Where the owner sits, for the JSON log format's `service` member; empty: none.
+    virtual std::string log_path() const { return {}; }
 
    protected:
     ~Owner() = default;
@@ -91,15 +118,29 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
 
   template <class... A>
   void log(LogLevel level, fmt::format_string<A...> f, A&&... args) const noexcept {
-    if (!enabled(level)) return;
-    try {
-      fmt::memory_buffer buf;
-      owner_->format_log_prefix(buf);
-      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
-      write(level, buf);
-    } catch (...) {
-    }
+    log_with({}, level, f, std::forward<A>(args)...);
   }
+
+  /// This logger with `fields` added to each record it writes (Mode's `extra=`), for one
+  /// expression: `log.extra({{"user", name}, {"bytes", n}}).info("served {}", path)`.
+  class WithExtra : public detail::LevelHelpers<WithExtra> {
+   public:
+    template <class... A>
+    void log(LogLevel level, fmt::format_string<A...> f, A&&... args) const noexcept {
+      logger_.log_with(fields_, level, f, std::forward<A>(args)...);
+    }
+
+   private:
+    friend class CompositeLogger;
+    WithExtra(const CompositeLogger& logger, std::initializer_list<LogField> fields) noexcept
+        : logger_(logger), fields_(fields) {}
+    const CompositeLogger& logger_;
+    std::initializer_list<LogField> fields_;
+  };
+  WithExtra extra(std::initializer_list<LogField> fields) const noexcept {
+    return WithExtra(*this, fields);
+  }
+
   template <class... A>
   void dev(fmt::format_string<A...> f, A&&... args) const noexcept {
     if (devlog_enabled()) log(LogLevel::info, f, std::forward<A>(args)...);
@@ -112,17 +153,33 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
     try {
       fmt::memory_buffer buf;
       owner_->format_log_prefix(buf);
+      const std::size_t prefix = buf.size();
       fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
       append_current_exception(buf);
-      write(LogLevel::err, buf);
+      write(LogLevel::err, buf, prefix, {});
     } catch (...) {
     }
   }
 
  private:
+  template <class... A>
+  void log_with(std::initializer_list<LogField> fields, LogLevel level, fmt::format_string<A...> f,
+                A&&... args) const noexcept {
+    if (!enabled(level)) return;
+    try {
+      fmt::memory_buffer buf;
+      owner_->format_log_prefix(buf);
+      const std::size_t prefix = buf.size();
+      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
+      write(level, buf, prefix, fields);
+    } catch (...) {
+    }
+  }
   static bool devlog_enabled() noexcept;
   static void append_current_exception(fmt::memory_buffer& buf);
-  void write(LogLevel level, const fmt::memory_buffer& buf) const;
+  /// Logs `buf`, whose first `prefix` bytes are the owner's prefix, with `fields`.
+  void write(LogLevel level, const fmt::memory_buffer& buf, std::size_t prefix,
+             std::initializer_list<LogField> fields) const;
 
   const Owner* owner_;
 };

@@ -31,6 +31,9 @@ struct LoggingConfig {
   bool merge = true;
 };
 
+/// How log lines are written: Mode's text lines, or one JSON object per line.
+enum class LogFormat { text, json };
+
 /// What `setup_logging` does.
 struct LoggingOptions {
   /// The level of every logger; none means WARNING (Python's root logger default).
@@ -40,6 +43,9 @@ struct LoggingOptions {
   ColorMode color = ColorMode::automatic;
   /// Put the process id in each line: `[time] [pid] [LEVEL]: message` (Mode's file format).
   bool pid = false;
+  /// `json`: every sink writes JSON lines (`make_json_formatter`); `config.pattern` and colours
+  /// are then ignored.
+  LogFormat format = LogFormat::text;
   LoggingConfig config;
 };
 
@@ -49,6 +55,13 @@ std::string mode_log_pattern(bool pid = false);
 
 /// A spdlog formatter for `pattern` that knows `%N` (Mode's level names).
 std::unique_ptr<spdlog::formatter> make_mode_formatter(const std::string& pattern);
+
+/// A spdlog formatter that writes each record as one JSON object on one line, for log shippers
+/// (Loki, Elasticsearch): `time` (UTC, RFC 3339 with microseconds), `level` (Mode's names),
+/// `pid`, `logger`, `service` (the path of the service that logged it, `Worker/App/Child`, when a
+/// service's `log` did), `message` (without the service's `[^--App]: ` prefix), then the
+/// record's fields (`log.extra(...)`, Mode's `extra=`), which never replace those above.
+std::unique_ptr<spdlog::formatter> make_json_formatter();
 
 /// Sets up logging for the process: one sink (stderr, coloured only on a terminal unless told,
 /// or the logfile), Mode's format, the level; applied to spdlog's default logger and to every

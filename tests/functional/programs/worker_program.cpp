@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <iostream>
+#include <new>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -86,6 +87,7 @@ class App : public mode::Service {
     const bool slept = co_await sleep(0.2);
     if (!slept) co_return;
     if (*scenario_ == "crash") throw std::logic_error("task exploded");
+    if (*scenario_ == "out_of_memory") throw std::bad_alloc();
     if (*scenario_ == "crash_errno")
       throw std::system_error(ENOSPC, std::generic_category(), "cannot write the journal");
     if (*scenario_ == "block") block_the_loop(1.5);
@@ -107,12 +109,10 @@ int main(int argc, char** argv) {
   options.loglevel = "info";
   mode::Worker worker(std::make_shared<program::App>(&scenario), options);
   CLI::App& cli = worker.cli();
-  cli.add_option("--scenario", scenario,
-                 "clean, crash, crash_errno, start_fail, start_cancelled, slow_start, "
-                 "hang_on_stop, slow_stop, block, spin, spin_on_stop, busy_on_stop");
-  cli.add_option_function<double>(
-      "--deadline", [&](double d) { worker.options().shutdown_deadline = d; },
-      "Bound of the graceful stop");
+  cli.add_option(
+      "--scenario", scenario,
+      "clean, crash, crash_errno, out_of_memory, start_fail, start_cancelled, slow_start, "
+      "hang_on_stop, slow_stop, block, spin, spin_on_stop, busy_on_stop");
   cli.add_flag_callback(
       "--no-daemon", [&] { worker.options().daemon = false; }, "Stop once started");
   return worker.execute_from_commandline(argc, argv);
