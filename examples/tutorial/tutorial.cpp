@@ -1,17 +1,26 @@
 // The manual's tutorial made real: an AppService with a web server counting page views, a
-// websocket service and a user cache, run by mode::Worker (Ctrl-C stops it).
-//   tutorial [--port 8000] [--loglevel info] ...      then: curl http://127.0.0.1:8000/
+// websocket server that echoes and broadcasts each page view, and a user cache, run by
+// mode::Worker (Ctrl-C stops it).
+//   tutorial [--port 8000] [--ws-port 8001] [--loglevel info] ...
+//   then: curl http://127.0.0.1:8000/ (and a websocket client on ws://127.0.0.1:8001/)
 #include <mode/service.hpp>
+#include <mode/signals.hpp>
 #include <mode/worker.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
+#include <deque>
 #include <iostream>
+#include <list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,6 +28,7 @@ namespace tutorial {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -43,14 +53,14 @@ void graph_of(const mode::Service& s, std::string& out) {
   }
 }
 
-/// HTTP on 127.0.0.1:port: `GET /...` counts a view of that path and answers the count;
-/// `GET /graph` answers the service graph as DOT.
-class Webserver : public mode::Service {
+/// A server on 127.0.0.1:port (0: any free port): accepts connections until it stops and runs
+/// `session` for each, as a future of the service.
+class Server : public mode::Service {
  public:
-  explicit Webserver(const int* port) : port_(port) {}
+  explicit Server(const int* port) : port_(port) {}
 
  protected:
-  std::vector<ServicePtr> on_init_dependencies() override { return {views_}; }
+  virtual mode::awaitable<void> session(tcp::socket socket) = 0;
 
   mode::awaitable<void> on_start() override {
     const auto ex = co_await asio::this_coro::executor;
@@ -104,7 +114,24 @@ class Webserver : public mode::Service {
     }
   }
 
-  mode::awaitable<void> session(tcp::socket socket) {
+  const int* port_;
+  std::optional<tcp::acceptor> acceptor_;
+};
+
+/// HTTP: `GET /...` counts a view of that path, answers the count and tells `page_viewed`;
+/// `GET /graph` answers the service graph as DOT.
+class Webserver : public Server {
+ public:
+  using Server::Server;
+
+  /// Each counted view, as `/path viewed N times`.
+  mode::SyncSignal<void, std::string> page_viewed{"page_viewed", "Webserver"};
+
+ protected:
+  std::vector<ServicePtr> on_init_dependencies() override { return {views_}; }
+
+ private:
+  mode::awaitable<void> session(tcp::socket socket) override {
     boost::beast::flat_buffer buffer;
     http::request<http::string_body> req;
     auto [ec, n] = co_await http::async_read(socket, buffer, req, use_tuple);
@@ -123,8 +150,10 @@ class Webserver : public mode::Service {
       res.body() = std::move(dot);
     } else {
       const int views = views_->update(target);
+      std::string text = target + " viewed " + std::to_string(views) + " times";
+      page_viewed.send(text);
       res.set(http::field::content_type, "text/plain");
-      res.body() = target + " viewed " + std::to_string(views) + " times\n";
+      res.body() = std::move(text) + "\n";
     }
     res.keep_alive(false);
     res.prepare_payload();
@@ -134,18 +163,86 @@ class Webserver : public mode::Service {
     socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  const int* port_;
   std::shared_ptr<PageViewCache> views_ = std::make_shared<PageViewCache>();
-  std::optional<tcp::acceptor> acceptor_;
 };
 
-/// Stands in for the manual's websocket server.
-class Websockets : public mode::Service {
+/// Websockets on 127.0.0.1:ws_port: echoes what a client sends, and sends every client each
+/// text given to `broadcast`.
+class Websockets : public Server {
+ public:
+  using Server::Server;
+
+  void broadcast(const std::string& text) {
+    for (const std::shared_ptr<Client>& c : clients_) c->send(text);
+  }
+
  protected:
   mode::awaitable<void> on_start() override {
     std::cout << "STARTING WEBSOCKET SERVER" << std::endl;
-    co_return;
+    co_await Server::on_start();
   }
+
+  mode::awaitable<void> on_stop() override {
+    co_await Server::on_stop();
+    // Ends every session: their pending reads and writes fail at once.
+    for (const std::shared_ptr<Client>& c : clients_) c->close();
+  }
+
+ private:
+  // One connected client: what is queued for it, written in order by its writer.
+  struct Client {
+    explicit Client(tcp::socket socket)
+        : ws(std::move(socket)), wake(ws.get_executor(), asio::steady_timer::time_point::max()) {}
+    void send(std::string text) {
+      outbox.push_back(std::move(text));
+      wake.cancel();
+    }
+    void close() {
+      closed = true;
+      boost::system::error_code ignored;
+      boost::beast::get_lowest_layer(ws).close(ignored);
+      wake.cancel();
+    }
+    websocket::stream<tcp::socket> ws;
+    std::deque<std::string> outbox;
+    asio::steady_timer wake;  // cancelled when there is more to write
+    bool closed = false;
+  };
+
+  mode::awaitable<void> session(tcp::socket socket) override {
+    auto client = std::make_shared<Client>(std::move(socket));
+    auto [ec] = co_await client->ws.async_accept(use_tuple);
+    if (ec) co_return;
+    clients_.push_back(client);
+    const auto self = std::prev(clients_.end());
+    add_future(write_to(client), "ws writer");
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      auto [read_ec, n] = co_await client->ws.async_read(buffer, use_tuple);
+      if (read_ec) break;  // the client left, or the stop closed the socket
+      client->send(boost::beast::buffers_to_string(buffer.data()));
+      buffer.consume(n);
+    }
+    clients_.erase(self);
+    client->close();
+  }
+
+  static mode::awaitable<void> write_to(std::shared_ptr<Client> client) {
+    while (!client->closed) {
+      if (client->outbox.empty()) {
+        client->wake.expires_at(asio::steady_timer::time_point::max());
+        co_await client->wake.async_wait(use_tuple);  // woken by a cancel: no error to see
+        continue;
+      }
+      const std::string text = std::move(client->outbox.front());
+      client->outbox.pop_front();
+      client->ws.text(true);
+      auto [ec, n] = co_await client->ws.async_write(asio::buffer(text), use_tuple);
+      if (ec) co_return;
+    }
+  }
+
+  std::list<std::shared_ptr<Client>> clients_;
 };
 
 /// Users that log in expire after a while; a timer removes the expired ones.
@@ -159,28 +256,38 @@ class UserCache : public mode::Service {
 
 class AppService : public mode::Service {
  public:
-  explicit AppService(const int* port) : port_(port) {}
+  AppService(const int* port, const int* ws_port) : port_(port), ws_port_(ws_port) {}
 
  protected:
   std::vector<ServicePtr> on_init_dependencies() override {
-    return {std::make_shared<Websockets>(), std::make_shared<UserCache>(),
-            std::make_shared<Webserver>(port_)};
+    auto websockets = std::make_shared<Websockets>(ws_port_);
+    auto webserver = std::make_shared<Webserver>(port_);
+    webserver->page_viewed
+        .connect([ws = websockets.get()](const std::string& text) { ws->broadcast(text); })
+        .release();  // for the life of the web server, which the websockets outlive
+    return {websockets, std::make_shared<UserCache>(), webserver};
   }
 
  private:
   const int* port_;
+  const int* ws_port_;
 };
 
 }  // namespace tutorial
 
 int main(int argc, char** argv) {
   int port = 8000;
+  int ws_port = 8001;
   mode::WorkerOptions options;
   options.loglevel = "info";
   options.redirect_stdouts = false;  // the manual's output prints these lines as they are
-  mode::Worker worker(std::make_shared<tutorial::AppService>(&port), options);
+  mode::Worker worker(std::make_shared<tutorial::AppService>(&port, &ws_port), options);
   worker.cli()
       .add_option("-p,--port", port, "Port of the web server on 127.0.0.1 (0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  worker.cli()
+      .add_option("--ws-port", ws_port,
+                  "Port of the websocket server on 127.0.0.1 (0: any free port)")
       ->check(CLI::Range(0, 65535));
   return worker.execute_from_commandline(argc, argv);
 }

@@ -1,6 +1,12 @@
 // The tutorial demo as a real process on a free port: HTTP requests, then SIGTERM.
 #include "subprocess.hpp"
 #include <arpa/inet.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
 #include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,11 +14,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #ifdef MODE_TUTORIAL
 namespace {
@@ -60,16 +68,27 @@ std::string http_get(int port, const std::string& target) {
   return fd < 0 ? "request failed" : read_all(fd);
 }
 
-int served_port(const std::string& log) {
+// The tutorial with `args`, its websocket server on a free port unless `args` name one.
+Subprocess tutorial(std::vector<std::string> args) {
+  if (std::find(args.begin(), args.end(), "--ws-port") == args.end()) {
+    args.push_back("--ws-port");
+    args.push_back("0");
+  }
+  args.insert(args.begin(), MODE_TUTORIAL);
+  return Subprocess(std::move(args));
+}
+
+// The port `service` (Webserver or Websockets) logged that it serves on.
+int served_port(const std::string& log, const std::string& service = "Webserver") {
   std::smatch m;
-  const std::regex re(R"(\[\^--Webserver\]: Serving on port (\d+))");
+  const std::regex re(R"(\[\^--)" + service + R"(\]: Serving on port (\d+))");
   if (!std::regex_search(log, m, re)) return -1;
   return std::stoi(m[1].str());
 }
 
 TEST(TutorialProcess, ServesPageViewsAndStopsOnSigterm) {
-  Subprocess p({MODE_TUTORIAL, "--port", "0"});
-  ASSERT_TRUE(p.wait_for_output("Serving on port")) << p.output();
+  Subprocess p = tutorial({"--port", "0"});
+  ASSERT_TRUE(p.wait_for_output("[^--Webserver]: Serving on port")) << p.output();
   const int port = served_port(p.err());
   ASSERT_GT(port, 0) << p.err();
   EXPECT_THAT(p.out(), HasSubstr("STARTING WEBSOCKET SERVER"));
@@ -91,10 +110,10 @@ TEST(TutorialProcess, ServesPageViewsAndStopsOnSigterm) {
 }
 
 TEST(TutorialProcess, PortInUseIsAClearErrorAndExit1) {
-  Subprocess first({MODE_TUTORIAL, "--port", "0"});
-  ASSERT_TRUE(first.wait_for_output("Serving on port")) << first.output();
+  Subprocess first = tutorial({"--port", "0"});
+  ASSERT_TRUE(first.wait_for_output("[^--Webserver]: Serving on port")) << first.output();
   const int port = served_port(first.err());
-  Subprocess second({MODE_TUTORIAL, "--port", std::to_string(port)});
+  Subprocess second = tutorial({"--port", std::to_string(port)});
   EXPECT_EQ(second.wait(), 1) << second.output();
   EXPECT_THAT(second.err(), HasSubstr("cannot listen on 127.0.0.1:" + std::to_string(port)));
   first.kill(SIGINT);
@@ -136,8 +155,8 @@ bool wait_for_fds(pid_t pid, const std::set<long>& expected) {
 // At the file-descriptor limit accept fails (EMFILE): the server logs it and tries again, and
 // answers once descriptors are free, instead of never accepting again.
 TEST(TutorialProcess, KeepsServingAfterRunningOutOfFileDescriptors) {
-  Subprocess p({MODE_TUTORIAL, "--port", "0"});
-  ASSERT_TRUE(p.wait_for_output("Serving on port")) << p.output();
+  Subprocess p = tutorial({"--port", "0"});
+  ASSERT_TRUE(p.wait_for_output("[^--Webserver]: Serving on port")) << p.output();
   const int port = served_port(p.err());
   ASSERT_GT(port, 0) << p.err();
   const std::set<long> idle = open_fds(p.pid());
@@ -162,8 +181,66 @@ TEST(TutorialProcess, KeepsServingAfterRunningOutOfFileDescriptors) {
   EXPECT_EQ(p.wait(), 0) << p.output();
 }
 
+// A websocket client of the tutorial, each read bounded (the test never hangs on a silent server).
+class WsClient {
+ public:
+  explicit WsClient(int port) : ws_(io_) {
+    namespace asio = boost::asio;
+    const asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"),
+                                     static_cast<unsigned short>(port));
+    ws_.next_layer().connect(at);
+    timeval tv{10, 0};
+    ::setsockopt(ws_.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ws_.handshake("127.0.0.1", "/");
+  }
+  void send(const std::string& text) { ws_.write(boost::asio::buffer(text)); }
+  std::string receive() {
+    boost::beast::flat_buffer buffer;
+    boost::system::error_code ec;
+    ws_.read(buffer, ec);
+    return ec ? "read failed: " + ec.message() : boost::beast::buffers_to_string(buffer.data());
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws_;
+};
+
+TEST(TutorialProcess, WebsocketsEchoAndBroadcastEveryPageView) {
+  Subprocess p = tutorial({"--port", "0"});
+  ASSERT_TRUE(p.wait_for_output("[^--Webserver]: Serving on port")) << p.output();
+  const int port = served_port(p.err());
+  const int ws_port = served_port(p.err(), "Websockets");
+  ASSERT_GT(ws_port, 0) << p.err();
+  WsClient first(ws_port);
+  WsClient second(ws_port);
+  first.send("hello");
+  EXPECT_EQ(first.receive(), "hello");
+  second.send("again");
+  EXPECT_EQ(second.receive(), "again");
+  EXPECT_THAT(http_get(port, "/index"), HasSubstr("/index viewed 1 times"));
+  EXPECT_EQ(first.receive(), "/index viewed 1 times");
+  EXPECT_EQ(second.receive(), "/index viewed 1 times");
+  // A stop with clients connected ends their sessions and exits cleanly.
+  p.kill(SIGTERM);
+  EXPECT_EQ(p.wait(), 0) << p.output();
+  EXPECT_THAT(first.receive(), HasSubstr("read failed"));
+  EXPECT_THAT(p.err(), HasSubstr("[^--Websockets]: -Stopped!"));
+}
+
+TEST(TutorialProcess, WebsocketPortInUseIsAClearErrorAndExit1) {
+  Subprocess first = tutorial({"--port", "0"});
+  ASSERT_TRUE(first.wait_for_output("[^--Webserver]: Serving on port")) << first.output();
+  const std::string ws_port = std::to_string(served_port(first.err(), "Websockets"));
+  Subprocess second = tutorial({"--port", "0", "--ws-port", ws_port});
+  EXPECT_EQ(second.wait(), 1) << second.output();
+  EXPECT_THAT(second.err(), HasSubstr("cannot listen on 127.0.0.1:" + ws_port));
+  first.kill(SIGINT);
+  EXPECT_EQ(first.wait(), 0) << first.output();
+}
+
 TEST(TutorialProcess, BadPortIsExit2) {
-  Subprocess p({MODE_TUTORIAL, "--port", "70000"});
+  Subprocess p = tutorial({"--port", "70000"});
   EXPECT_EQ(p.wait(), 2) << p.output();
   EXPECT_THAT(p.err(), HasSubstr("--port"));
 }
