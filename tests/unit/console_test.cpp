@@ -116,7 +116,7 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
   EXPECT_THAT(body,
               HasSubstr("\"tasks\": [\"serve\", \"connection\", \"wait\"], \"suspended\": [\"wait "
                         "(5.0 s left) in "));
-  EXPECT_THAT(body, HasSubstr("mode::Console::connection("));
+  EXPECT_THAT(body, HasSubstr("mode::HttpEndpoint::connection("));
   EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
 }
 
