@@ -24,6 +24,7 @@ class App;
 namespace mode {
 
 class BlockingDetector;
+class OperationsEndpoint;
 
 namespace detail {
 class WorkerGuard;
@@ -48,6 +49,10 @@ struct WorkerOptions {
   std::uint16_t console_port = 50101;
   std::string console_bind = "127.0.0.1";  ///< `--console-bind`: the Console's address
   bool console_allow_remote = false;       ///< `--console-allow-remote`: bind beyond loopback
+  /// `--web-port`: serve /livez, /readyz and /metrics (OperationsEndpoint) on this port, in
+  /// every mode (0: any free port, logged); none: no such endpoint.
+  std::optional<std::uint16_t> web_port;
+  std::string web_host = "127.0.0.1";      ///< `--web-host`: the operations endpoint's address
   Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
   bool override_logging = true;            ///< set up logging at the first start
   ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
@@ -138,6 +143,9 @@ class Worker : private detail::WorkerLoop, public Service {
   std::shared_ptr<BlockingDetector> blocking_detector();
   /// The Console (created on first use from the options; started by the worker in debug mode).
   std::shared_ptr<Console> console();
+  /// The OperationsEndpoint (created on first use from the options; started by the worker when
+  /// `web_port` is set).
+  std::shared_ptr<OperationsEndpoint> operations_endpoint();
 
   std::string label() const override { return "Worker"; }
   /// Its services, as Mode's repr shows them: `<Worker: init [<App: init>]>`.
@@ -193,6 +201,7 @@ class Worker : private detail::WorkerLoop, public Service {
   std::unique_ptr<RedirectStdouts> redirect_;
   std::shared_ptr<BlockingDetector> detector_;
   std::shared_ptr<Console> console_;
+  std::shared_ptr<OperationsEndpoint> operations_;
   Event stop_requested_;
   std::optional<LogLevel> level_before_debug_;
   LogLevel level_ = LogLevel::warn;
