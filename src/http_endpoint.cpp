@@ -95,7 +95,8 @@ awaitable<void> HttpEndpoint::serve() {
     if (connections_ >= options_.max_connections) {
       // Refused at once, without waiting on the client: one try at a non-blocking write.
       std::ostringstream busy;
-      busy << response_of(plain(503, "busy: too many connections, try again\n"));
+      busy << response_of(
+          plain(503, fmt::format("{} is busy: too many connections, try again\n", label())));
       const std::string whole = std::move(busy).str();
       boost::system::error_code ignored;
       socket.non_blocking(true, ignored);
@@ -132,7 +133,7 @@ awaitable<void> HttpEndpoint::respond(tcp::socket socket) {
   if (read_ec) {
     a = plain(400, "bad request\n");
   } else if (parser.get().method() != http::verb::get) {
-    a = plain(405, "read-only: GET only\n");
+    a = plain(405, fmt::format("{} is read-only: GET only\n", label()));
   } else {
     std::string_view target = parser.get().target();
     a = answer(target.substr(0, target.find('?')));

@@ -253,7 +253,7 @@ TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
   // Accepted in order: the two idle ones take the two places.
   const std::string refused = run(ctx, exchange(console->port(), get("/health")));
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
-  EXPECT_EQ(body_of(refused), "the console is busy: too many connections, try again\n");
+  EXPECT_EQ(body_of(refused), "Console is busy: too many connections, try again\n");
   // A place frees up when a client goes away.
   idle.pop_back();
   std::string answered;
