@@ -1,6 +1,6 @@
 // The manual's tutorial made real: an AppService with a web server counting page views, a
 // websocket service and a user cache, run by mode::Worker (Ctrl-C stops it).
-//   tutorial [--port 8000] [--loglevel info] ...      then: curl http://127.0.0.1:8000/
+//   tutorial [--host 127.0.0.1] [--port 8000] [--web-port 8080]   then: curl 127.0.0.1:8000/
 #include <mode/service.hpp>
 #include <mode/worker.hpp>
 
@@ -43,11 +43,17 @@ void graph_of(const mode::Service& s, std::string& out) {
   }
 }
 
-/// HTTP on 127.0.0.1:port: `GET /...` counts a view of that path and answers the count;
+/// Where the web server listens (the command line sets it).
+struct Address {
+  std::string host = "127.0.0.1";
+  int port = 8000;
+};
+
+/// HTTP on host:port: `GET /...` counts a view of that path and answers the count;
 /// `GET /graph` answers the service graph as DOT.
 class Webserver : public mode::Service {
  public:
-  explicit Webserver(const int* port) : port_(port) {}
+  explicit Webserver(const Address* address) : address_(address) {}
 
  protected:
   std::vector<ServicePtr> on_init_dependencies() override { return {views_}; }
@@ -55,8 +61,8 @@ class Webserver : public mode::Service {
   mode::awaitable<void> on_start() override {
     const auto ex = co_await asio::this_coro::executor;
     acceptor_.emplace(ex);
-    const tcp::endpoint where(asio::ip::make_address("127.0.0.1"),
-                              static_cast<unsigned short>(*port_));
+    const tcp::endpoint where(asio::ip::make_address(address_->host),
+                              static_cast<unsigned short>(address_->port));
     boost::system::error_code ec;
     acceptor_->open(where.protocol(), ec);
     if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -64,8 +70,8 @@ class Webserver : public mode::Service {
     if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       acceptor_.reset();
-      throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(*port_) + ": " +
-                               ec.message());
+      throw std::runtime_error("cannot listen on " + address_->host + ":" +
+                               std::to_string(address_->port) + ": " + ec.message());
     }
     log.info("Serving on port {}", acceptor_->local_endpoint().port());
     add_future(serve(), "serve");
@@ -134,7 +140,7 @@ class Webserver : public mode::Service {
     socket.shutdown(tcp::socket::shutdown_both, ignored);
   }
 
-  const int* port_;
+  const Address* address_;
   std::shared_ptr<PageViewCache> views_ = std::make_shared<PageViewCache>();
   std::optional<tcp::acceptor> acceptor_;
 };
@@ -159,28 +165,31 @@ class UserCache : public mode::Service {
 
 class AppService : public mode::Service {
  public:
-  explicit AppService(const int* port) : port_(port) {}
+  explicit AppService(const Address* address) : address_(address) {}
 
  protected:
   std::vector<ServicePtr> on_init_dependencies() override {
     return {std::make_shared<Websockets>(), std::make_shared<UserCache>(),
-            std::make_shared<Webserver>(port_)};
+            std::make_shared<Webserver>(address_)};
   }
 
  private:
-  const int* port_;
+  const Address* address_;
 };
 
 }  // namespace tutorial
 
 int main(int argc, char** argv) {
-  int port = 8000;
+  tutorial::Address address;
   mode::WorkerOptions options;
   options.loglevel = "info";
   options.redirect_stdouts = false;  // the manual's output prints these lines as they are
-  mode::Worker worker(std::make_shared<tutorial::AppService>(&port), options);
+  mode::Worker worker(std::make_shared<tutorial::AppService>(&address), options);
   worker.cli()
-      .add_option("-p,--port", port, "Port of the web server on 127.0.0.1 (0: any free port)")
+      .add_option("-p,--port", address.port, "Port of the web server (0: any free port)")
       ->check(CLI::Range(0, 65535));
+  worker.cli()
+      .add_option("--host", address.host, "Address of the web server (default 127.0.0.1)")
+      ->check(CLI::ValidIPV4);
   return worker.execute_from_commandline(argc, argv);
 }
