@@ -98,7 +98,8 @@ enum ExitStatus : int {
 /// work of a guard thread that the worker runs beside its loop, so they happen whatever the loop
 /// does (even a task that never suspends); they call `_exit` after flushing the log. SIGUSR1
 /// writes the service tree with states and tasks to stderr; SIGUSR2 toggles debug logging. In
-/// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`).
+/// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`);
+/// with `web_port` set, in any mode, an OperationsEndpoint (`/livez`, `/readyz`, `/metrics`).
 /// `execute` returns only after a complete stop (the status to return from `main`). The worker
 /// installs its own handlers for those five signals while `execute` runs and restores the
 /// previous ones after: one worker executes at a time in a process. A worker runs once. It may
