@@ -83,6 +83,8 @@ const SupervisedStats& SupervisorStrategy::stats(const Service& s) const {
 void SupervisorStrategy::wakeup(Service& s) noexcept {
   if (Entry* e = find(s); e != nullptr && s.crashed()) {
     SupervisedStats& stats = e->stats;
+    // Woken again for the same crash (by its stop, say): counted once.
+    if (stats.last_crash_reason != s.crash_reason()) ++stats.crash_count;
     stats.last_crash_reason = s.crash_reason();
     stats.last_crash_at =
         executor() ? detail::TimerQueue::of(executor()).now() : SteadyClock::instance().now();
@@ -185,6 +187,7 @@ void SupervisorStrategy::count_restart() {
     const std::string message =
         fmt::format("more than {} restarts in {}s", options_.max_restarts, options_.over.count());
     const std::exception_ptr e = options_.raises(message);
+    ++give_ups_;
     log.warning("Max restarts exceeded: {}", ExceptionRepr{e});
     std::rethrow_exception(e);
   }
@@ -240,6 +243,7 @@ awaitable<void> SupervisorStrategy::give_up(std::vector<ServicePtr> services,
   std::vector<std::string> labels;
   for (const ServicePtr& s : services) labels.push_back(s->label());
   log.critical("{} [{}]", why, fmt::join(labels, ", "));
+  ++give_ups_;
   for (const ServicePtr& s : services) entry_of(*s).forfeited = true;
   co_await stop_services(std::move(services));
 }

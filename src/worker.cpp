@@ -1,6 +1,7 @@
 // Worker: command line, logging setup, POSIX signals, bounded stop, exit status.
 #include <mode/console.hpp>
 #include <mode/debug.hpp>
+#include <mode/operations.hpp>
 #include <mode/utils/objects.hpp>
 #include <mode/worker.hpp>
 
@@ -8,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/system/system_error.hpp>
 #include <fcntl.h>
@@ -418,6 +420,15 @@ void Worker::setup_cli() {
                  "Address of the introspection endpoint (default 127.0.0.1)");
   app.add_flag("--console-allow-remote", options_.console_allow_remote,
                "Allow --console-bind to name an address beyond loopback");
+  app.add_option("--web-port", options_.web_port,
+                 "Serve /livez, /readyz and /metrics on this port (0: any free port)");
+  app.add_option("--web-host", options_.web_host,
+                 "Address of --web-port (default 127.0.0.1; 0.0.0.0: every interface)")
+      ->check([](const std::string& s) -> std::string {
+        boost::system::error_code ec;
+        asio::ip::make_address(s, ec);
+        return ec ? "not an IP address: " + s : std::string();
+      });
   app.add_flag_callback(
       "--no-color", [this] { options_.color = ColorMode::never; }, "Never colour the log");
   app.add_option("--log-format", options_.log_format,
@@ -455,11 +466,16 @@ int Worker::execute_from_commandline(int argc, const char* const* argv) {
 }
 
 std::vector<Service::ServicePtr> Worker::on_init_dependencies() {
-  if (!options_.debug) return services_;  // children since the construction
-  // The debugging aids start first, so that they watch the services' start: take the services
-  // out and put them back after.
+  std::vector<ServicePtr> deps;
+  if (options_.debug) {
+    deps.push_back(blocking_detector());
+    deps.push_back(console());
+  }
+  if (options_.web_port) deps.push_back(operations_endpoint());
+  if (deps.empty()) return services_;  // children since the construction
+  // The aids start first, so that they watch (and answer probes during) the services' start:
+  // take the services out and put them back after.
   for (const ServicePtr& s : services_) discard_dependency(s);
-  std::vector<ServicePtr> deps{blocking_detector(), console()};
   deps.insert(deps.end(), services_.begin(), services_.end());
   return deps;
 }
@@ -475,6 +491,18 @@ ConsoleOptions Worker::console_options() const {
 std::shared_ptr<Console> Worker::console() {
   if (!console_) console_ = std::make_shared<Console>(console_options());
   return console_;
+}
+
+std::shared_ptr<OperationsEndpoint> Worker::operations_endpoint() {
+  if (!operations_) {
+    OperationsOptions o;
+    o.host = options_.web_host;
+    o.port = options_.web_port.value_or(0);
+    // Ready once the worker's own start is over: every service of the tree then started.
+    o.start_complete = [this] { return started() && !in_start_; };
+    operations_ = std::make_shared<OperationsEndpoint>(std::move(o));
+  }
+  return operations_;
 }
 
 std::shared_ptr<BlockingDetector> Worker::blocking_detector() {

@@ -1,7 +1,7 @@
 // The manual's tutorial made real: an AppService with a web server counting page views, a
 // websocket server that echoes and broadcasts each page view, and a user cache, run by
 // mode::Worker (Ctrl-C stops it).
-//   tutorial [--port 8000] [--ws-port 8001] [--loglevel info] ...
+//   tutorial [--host 127.0.0.1] [--port 8000] [--ws-port 8001] [--web-port 8080] ...
 //   then: curl http://127.0.0.1:8000/ (and a websocket client on ws://127.0.0.1:8001/)
 #include <mode/service.hpp>
 #include <mode/signals.hpp>
@@ -53,11 +53,11 @@ void graph_of(const mode::Service& s, std::string& out) {
   }
 }
 
-/// A server on 127.0.0.1:port (0: any free port): accepts connections until it stops and runs
-/// `session` for each, as a future of the service.
+/// A server on host:port (port 0: any free port; the command line sets both): accepts
+/// connections until it stops and runs `session` for each, as a future of the service.
 class Server : public mode::Service {
  public:
-  explicit Server(const int* port) : port_(port) {}
+  Server(const std::string* host, const int* port) : host_(host), port_(port) {}
 
  protected:
   virtual mode::awaitable<void> session(tcp::socket socket) = 0;
@@ -65,8 +65,7 @@ class Server : public mode::Service {
   mode::awaitable<void> on_start() override {
     const auto ex = co_await asio::this_coro::executor;
     acceptor_.emplace(ex);
-    const tcp::endpoint where(asio::ip::make_address("127.0.0.1"),
-                              static_cast<unsigned short>(*port_));
+    const tcp::endpoint where(asio::ip::make_address(*host_), static_cast<unsigned short>(*port_));
     boost::system::error_code ec;
     acceptor_->open(where.protocol(), ec);
     if (!ec) acceptor_->set_option(tcp::acceptor::reuse_address(true), ec);
@@ -74,7 +73,7 @@ class Server : public mode::Service {
     if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
       acceptor_.reset();
-      throw std::runtime_error("cannot listen on 127.0.0.1:" + std::to_string(*port_) + ": " +
+      throw std::runtime_error("cannot listen on " + *host_ + ":" + std::to_string(*port_) + ": " +
                                ec.message());
     }
     log.info("Serving on port {}", acceptor_->local_endpoint().port());
@@ -114,6 +113,7 @@ class Server : public mode::Service {
     }
   }
 
+  const std::string* host_;
   const int* port_;
   std::optional<tcp::acceptor> acceptor_;
 };
@@ -256,12 +256,13 @@ class UserCache : public mode::Service {
 
 class AppService : public mode::Service {
  public:
-  AppService(const int* port, const int* ws_port) : port_(port), ws_port_(ws_port) {}
+  AppService(const std::string* host, const int* port, const int* ws_port)
+      : host_(host), port_(port), ws_port_(ws_port) {}
 
  protected:
   std::vector<ServicePtr> on_init_dependencies() override {
-    auto websockets = std::make_shared<Websockets>(ws_port_);
-    auto webserver = std::make_shared<Webserver>(port_);
+    auto websockets = std::make_shared<Websockets>(host_, ws_port_);
+    auto webserver = std::make_shared<Webserver>(host_, port_);
     webserver->page_viewed
         .connect([ws = websockets.get()](const std::string& text) { ws->broadcast(text); })
         .release();  // for the life of the web server, which the websockets outlive
@@ -269,6 +270,7 @@ class AppService : public mode::Service {
   }
 
  private:
+  const std::string* host_;
   const int* port_;
   const int* ws_port_;
 };
@@ -276,18 +278,21 @@ class AppService : public mode::Service {
 }  // namespace tutorial
 
 int main(int argc, char** argv) {
+  std::string host = "127.0.0.1";
   int port = 8000;
   int ws_port = 8001;
   mode::WorkerOptions options;
   options.loglevel = "info";
   options.redirect_stdouts = false;  // the manual's output prints these lines as they are
-  mode::Worker worker(std::make_shared<tutorial::AppService>(&port, &ws_port), options);
+  mode::Worker worker(std::make_shared<tutorial::AppService>(&host, &port, &ws_port), options);
   worker.cli()
-      .add_option("-p,--port", port, "Port of the web server on 127.0.0.1 (0: any free port)")
+      .add_option("--host", host, "Address of the web and websocket servers (default 127.0.0.1)")
+      ->check(CLI::ValidIPV4);
+  worker.cli()
+      .add_option("-p,--port", port, "Port of the web server (0: any free port)")
       ->check(CLI::Range(0, 65535));
   worker.cli()
-      .add_option("--ws-port", ws_port,
-                  "Port of the websocket server on 127.0.0.1 (0: any free port)")
+      .add_option("--ws-port", ws_port, "Port of the websocket server (0: any free port)")
       ->check(CLI::Range(0, 65535));
   return worker.execute_from_commandline(argc, argv);
 }

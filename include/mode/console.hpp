@@ -2,14 +2,12 @@
 // which the Worker starts in debug mode on `console_port`).
 #pragma once
 
-#include <mode/service.hpp>
-
-#include <boost/asio/ip/tcp.hpp>
+#include <mode/http_endpoint.hpp>
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
+#include <string_view>
 
 namespace mode {
 
@@ -43,18 +41,12 @@ struct ConsoleOptions {
 ///   naming every crashed service;
 /// - anything else: 404, 405 (not GET) or 400 (not HTTP), with a one-line text body.
 ///
-/// Contract: runs on its service's loop; each connection is a task of its own, so a slow or
-/// idle client never holds up another: at most `max_connections` at once (more are refused with
-/// 503), each answered within `answer_timeout` or dropped. Stop closes the listening socket and
-/// the connections being answered. A port that cannot be bound is logged as an error and the
+/// Contract: that of HttpEndpoint. A port that cannot be bound is logged as an error and the
 /// console stays off: a debugging aid never stops, nor hangs, the program it is watching. A bad
 /// `bind` throws from the constructor.
-class Console : public Service {
+class Console : public HttpEndpoint {
  public:
   explicit Console(ConsoleOptions options = {});
-
-  /// The port listened on (useful with port 0), or 0 when not listening.
-  std::uint16_t port() const noexcept { return port_; }
 
   /// The JSON document `GET /` answers.
   std::string tree_json() const;
@@ -65,18 +57,7 @@ class Console : public Service {
 
  protected:
   awaitable<void> on_start() override;
-  awaitable<void> on_stop() override;
-
- private:
-  const Service& top() const noexcept;
-  awaitable<void> serve();
-  awaitable<void> connection(asio::ip::tcp::socket socket);
-  awaitable<void> answer(asio::ip::tcp::socket socket);
-
-  ConsoleOptions options_;
-  std::optional<asio::ip::tcp::acceptor> acceptor_;
-  std::uint16_t port_ = 0;
-  std::size_t connections_ = 0;  // being answered
+  HttpAnswer answer(std::string_view target) override;
 };
 
 }  // namespace mode

@@ -46,6 +46,7 @@ struct Backoff {
 /// What a supervisor knows of each service it supervises.
 struct SupervisedStats {
   std::uint64_t restart_count = 0;
+  std::uint64_t crash_count = 0;
   std::exception_ptr last_crash_reason;
   std::optional<Clock::time_point> last_crash_at;
 };
@@ -96,6 +97,8 @@ class SupervisorStrategy : public Service, public SupervisorHook {
   /// The place of `s` among the supervised services (throws std::out_of_range).
   std::size_t index_of(const Service& s) const;
   const SupervisedStats& stats(const Service& s) const;
+  /// How many times this supervisor gave up (max restarts exceeded, or a Forfeit strategy).
+  std::uint64_t give_ups() const noexcept { return give_ups_; }
 
   /// True if `s` has not crashed.
   virtual bool service_operational(const Service& s) const noexcept { return !s.crashed(); }
@@ -163,6 +166,7 @@ class SupervisorStrategy : public Service, public SupervisorHook {
   SupervisorOptions options_;
   std::vector<Entry> entries_;
   std::deque<Clock::time_point> restarts_;
+  std::uint64_t give_ups_ = 0;
   Event wakeup_;
   std::minstd_rand jitter_rng_{std::random_device{}()};
 };

@@ -24,6 +24,7 @@ class App;
 namespace mode {
 
 class BlockingDetector;
+class OperationsEndpoint;
 
 namespace detail {
 class SystemdNotifier;
@@ -49,6 +50,10 @@ struct WorkerOptions {
   std::uint16_t console_port = 50101;
   std::string console_bind = "127.0.0.1";  ///< `--console-bind`: the Console's address
   bool console_allow_remote = false;       ///< `--console-allow-remote`: bind beyond loopback
+  /// `--web-port`: serve /livez, /readyz and /metrics (OperationsEndpoint) on this port, in
+  /// every mode (0: any free port, logged); none: no such endpoint.
+  std::optional<std::uint16_t> web_port;
+  std::string web_host = "127.0.0.1";      ///< `--web-host`: the operations endpoint's address
   Seconds blocking_timeout = 10.0;         ///< `--blocking-timeout`: BlockingDetector timeout
   bool override_logging = true;            ///< set up logging at the first start
   ColorMode color = ColorMode::automatic;  ///< `--no-color` makes it `never`
@@ -99,7 +104,8 @@ enum ExitStatus : int {
 /// work of a guard thread that the worker runs beside its loop, so they happen whatever the loop
 /// does (even a task that never suspends); they call `_exit` after flushing the log. SIGUSR1
 /// writes the service tree with states and tasks to stderr; SIGUSR2 toggles debug logging. In
-/// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`).
+/// debug mode it also starts a BlockingDetector and a Console (on `console_bind`:`console_port`);
+/// with `web_port` set, in any mode, an OperationsEndpoint (`/livez`, `/readyz`, `/metrics`).
 /// Under systemd (`NOTIFY_SOCKET` set) it reports through sd_notify: `STATUS=` lines, `READY=1`
 /// once the whole tree has started, `STOPPING=1`, `EXTEND_TIMEOUT_USEC=` while a start or stop
 /// progresses, `ERRNO=` on a crash, and `WATCHDOG=1` from its loop if `WATCHDOG_USEC` asks.
@@ -147,6 +153,9 @@ class Worker : private detail::WorkerLoop, public Service {
   std::shared_ptr<BlockingDetector> blocking_detector();
   /// The Console (created on first use from the options; started by the worker in debug mode).
   std::shared_ptr<Console> console();
+  /// The OperationsEndpoint (created on first use from the options; started by the worker when
+  /// `web_port` is set).
+  std::shared_ptr<OperationsEndpoint> operations_endpoint();
 
   std::string label() const override { return "Worker"; }
   /// Its services, as Mode's repr shows them: `<Worker: init [<App: init>]>`.
@@ -206,6 +215,7 @@ class Worker : private detail::WorkerLoop, public Service {
   std::unique_ptr<RedirectStdouts> redirect_;
   std::shared_ptr<BlockingDetector> detector_;
   std::shared_ptr<Console> console_;
+  std::shared_ptr<OperationsEndpoint> operations_;
   Event stop_requested_;
   std::optional<LogLevel> level_before_debug_;
   LogLevel level_ = LogLevel::warn;

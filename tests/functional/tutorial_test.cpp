@@ -1,6 +1,6 @@
 // The tutorial demo as a real process on a free port: HTTP requests, then SIGTERM.
+#include "http_client.hpp"
 #include "subprocess.hpp"
-#include <arpa/inet.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,9 +10,9 @@
 #include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,48 +25,12 @@
 #ifdef MODE_TUTORIAL
 namespace {
 
+using mode::testing::http_get;
 using mode::testing::lines_with;
+using mode::testing::read_all;
+using mode::testing::send_get;
 using mode::testing::Subprocess;
 using ::testing::HasSubstr;
-
-// Connects and sends a GET without reading: the request waits in the server's backlog.
-int send_get(int port, const std::string& target) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval tv{10, 0};  // bounds every read of the test
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-std::string read_all(int fd) {
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-// One HTTP/1.1 GET to 127.0.0.1:port; the whole response (the server closes the connection).
-std::string http_get(int port, const std::string& target) {
-  const int fd = send_get(port, target);
-  return fd < 0 ? "request failed" : read_all(fd);
-}
 
 // The tutorial with `args`, its websocket server on a free port unless `args` name one.
 Subprocess tutorial(std::vector<std::string> args) {

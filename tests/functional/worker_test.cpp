@@ -1,12 +1,8 @@
 // The Worker as a real process: signals, exit statuses, log lines, reports.
 #include <mode/version.hpp>
 
+#include "http_client.hpp"
 #include "subprocess.hpp"
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <gmock/gmock.h>
@@ -20,6 +16,7 @@
 
 namespace {
 
+using mode::testing::http_get;
 using mode::testing::lines_with;
 using mode::testing::Subprocess;
 using ::testing::HasSubstr;
@@ -365,19 +362,6 @@ TEST(WorkerProcess, BlockingDetectorNamesTheBlockingFunction) {
   ASSERT_TRUE(p.wait_for_output("[^-App]: ready")) << p.output();
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
-}
-
-// A blocking HTTP GET of `target` on 127.0.0.1:port: the whole response.
-std::string http_get(std::uint16_t port, const std::string& target) {
-  boost::asio::io_context ctx;
-  boost::asio::ip::tcp::socket socket(ctx);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);
-  return response;
 }
 
 TEST(WorkerProcess, DebugModeServesTheConsoleOnLoopback) {

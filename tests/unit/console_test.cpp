@@ -116,7 +116,7 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
   EXPECT_THAT(body,
               HasSubstr("\"tasks\": [\"serve\", \"connection\", \"wait\"], \"suspended\": [\"wait "
                         "(5.0 s left) in "));
-  EXPECT_THAT(body, HasSubstr("mode::Console::connection("));
+  EXPECT_THAT(body, HasSubstr("mode::HttpEndpoint::connection("));
   EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
 }
 
@@ -253,7 +253,7 @@ TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
   // Accepted in order: the two idle ones take the two places.
   const std::string refused = run(ctx, exchange(console->port(), get("/health")));
   EXPECT_THAT(refused, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
-  EXPECT_EQ(body_of(refused), "the console is busy: too many connections, try again\n");
+  EXPECT_EQ(body_of(refused), "Console is busy: too many connections, try again\n");
   // A place frees up when a client goes away.
   idle.pop_back();
   std::string answered;

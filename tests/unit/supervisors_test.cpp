@@ -93,6 +93,9 @@ TEST_F(SupervisorTest, OneForOneRestartsOnlyTheCrashedService) {
   EXPECT_EQ(b->starts, 3);
   EXPECT_EQ(c->starts, 2);
   EXPECT_EQ(cap.matching("Crashed reason").size(), 4u);
+  EXPECT_EQ(sup->stats(*b).crash_count, 2u);
+  EXPECT_EQ(sup->stats(*a).crash_count, 1u);
+  EXPECT_EQ(sup->give_ups(), 0u);
   run(ctx, sup->stop());
   EXPECT_EQ(a->state(), "shutdown");
 }
@@ -148,6 +151,8 @@ TEST_F(SupervisorTest, ForfeitOneForOneGivesUpOnceAndLogsOnce) {
   EXPECT_EQ(a->state(), "running");
   EXPECT_EQ(cap.matching("Giving up").size(), 1u);
   EXPECT_THAT(cap.matching("Giving up")[0], HasSubstr("Giving up on crashed services: [B]"));
+  EXPECT_EQ(sup->give_ups(), 1u);
+  EXPECT_EQ(sup->stats(*b).crash_count, 1u);
   run(ctx, sup->stop());
 }
 
@@ -205,6 +210,8 @@ TEST_F(SupervisorTest, RestartIntensityAtTheExactEdgesOfTheWindow) {
   settle();
   EXPECT_EQ(a->starts, 5);
   EXPECT_TRUE(sup->crashed());
+  EXPECT_EQ(sup->give_ups(), 1u);
+  EXPECT_EQ(sup->stats(*a).crash_count, 5u);
   EXPECT_THAT(cap.matching("Max restarts exceeded"),
               ElementsAre(HasSubstr("Max restarts exceeded: mode::MaxRestartsExceeded('more than "
                                     "3 restarts in 1s')")));

@@ -1,4 +1,5 @@
 // A Worker program the functional tests run as a subprocess; `--scenario` picks its behaviour.
+#include <mode/supervisors.hpp>
 #include <mode/worker.hpp>
 
 #include <CLI/CLI.hpp>
@@ -45,12 +46,42 @@ class Child : public mode::Service {
   }
 };
 
+// Crashes 0.2 s after each start while it has crashes left, then runs until stopped.
+class Flaky : public mode::Service {
+ public:
+  explicit Flaky(int crashes) : crashes_left_(crashes) { task(&Flaky::work, "work"); }
+
+ private:
+  mode::awaitable<void> work() {
+    const bool slept = co_await sleep(0.2);
+    if (!slept) co_return;
+    if (crashes_left_ > 0) {
+      --crashes_left_;
+      throw std::runtime_error("flaky service crashed");
+    }
+    const bool stopped = co_await wait_for_stopped(std::nullopt);
+    (void)stopped;
+  }
+  int crashes_left_;
+};
+
 class App : public mode::Service {
  public:
   explicit App(const std::string* scenario) : scenario_(scenario) { task(&App::work, "work"); }
 
  protected:
-  std::vector<ServicePtr> on_init_dependencies() override { return {std::make_shared<Child>()}; }
+  std::vector<ServicePtr> on_init_dependencies() override {
+    std::vector<ServicePtr> deps{std::make_shared<Child>()};
+    // Restarted once by its supervisor, or given up on (it then stays crashed).
+    if (*scenario_ == "supervised_crash") {
+      deps.push_back(std::make_shared<mode::OneForOneSupervisor>(
+          std::vector<ServicePtr>{std::make_shared<Flaky>(1)}));
+    } else if (*scenario_ == "forfeit") {
+      deps.push_back(std::make_shared<mode::ForfeitOneForOneSupervisor>(
+          std::vector<ServicePtr>{std::make_shared<Flaky>(1)}));
+    }
+    return deps;
+  }
   mode::awaitable<void> on_start() override {
     if (*scenario_ == "start_fail") throw std::runtime_error("cannot start");
     if (*scenario_ == "start_cancelled")
@@ -109,10 +140,10 @@ int main(int argc, char** argv) {
   options.loglevel = "info";
   mode::Worker worker(std::make_shared<program::App>(&scenario), options);
   CLI::App& cli = worker.cli();
-  cli.add_option(
-      "--scenario", scenario,
-      "clean, crash, crash_errno, out_of_memory, start_fail, start_cancelled, slow_start, "
-      "hang_on_stop, slow_stop, block, spin, spin_on_stop, busy_on_stop");
+  cli.add_option("--scenario", scenario,
+                 "clean, crash, crash_errno, out_of_memory, start_fail, start_cancelled, "
+                 "slow_start, hang_on_stop, slow_stop, block, spin, spin_on_stop, busy_on_stop, "
+                 "supervised_crash, forfeit");
   cli.add_flag_callback(
       "--no-daemon", [&] { worker.options().daemon = false; }, "Stop once started");
   return worker.execute_from_commandline(argc, argv);

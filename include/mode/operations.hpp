@@ -1,0 +1,62 @@
+// mode::OperationsEndpoint: what Kubernetes probes and Prometheus scrape (/livez, /readyz,
+// /metrics), started by the Worker on `--web-port`.
+#pragma once
+
+#include <mode/http_endpoint.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mode {
+
+/// Where an OperationsEndpoint listens, and how it knows the start is over.
+struct OperationsOptions {
+  /// An IPv4 or IPv6 address; loopback by default (`0.0.0.0` to be reached from a pod's probes).
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  ///< 0: any free port (logged, and see HttpEndpoint::port())
+  /// True once the whole tree has finished starting (the Worker knows); null: a tree whose
+  /// services are all running counts as started.
+  std::function<bool()> start_complete;
+};
+
+/// Serves, over HTTP on a socket of its own, the answers operations engines ask for:
+///
+/// - `GET /livez`: 200 `ok` (the answer itself shows the loop runs);
+/// - `GET /readyz`: 200 `ready` once the whole tree has started and every service of it runs;
+///   otherwise 503, one line per reason (`starting`, `Worker/App/Cache: crashed`...);
+/// - `GET /metrics`: the tree's and the process's metrics in the Prometheus text format
+///   (see docs/operations.md for the names);
+/// - anything else: 404; not GET: 405.
+///
+/// Contract: that of HttpEndpoint (up to 64 connections at once). The metrics are collected at
+/// scrape time by walking the tree, except the event-loop lag, which a task of this service
+/// measures twice a second. A port that cannot be bound fails the start (`cannot listen on
+/// host:port: ...`); a `host` that is not an IP address throws std::invalid_argument from the
+/// constructor.
+class OperationsEndpoint : public HttpEndpoint {
+ public:
+  explicit OperationsEndpoint(OperationsOptions options = {});
+  ~OperationsEndpoint() override;
+
+  /// Why the tree is not ready, one line each; empty when it is.
+  std::vector<std::string> not_ready() const;
+  /// The document `GET /metrics` answers.
+  std::string metrics() const;
+
+ protected:
+  awaitable<void> on_start() override;
+  HttpAnswer answer(std::string_view target) override;
+
+ private:
+  awaitable<void> heartbeat();
+
+  struct Metrics;
+  std::unique_ptr<Metrics> metrics_;
+  std::function<bool()> start_complete_;
+};
+
+}  // namespace mode

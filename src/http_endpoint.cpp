@@ -1,0 +1,151 @@
+// HttpEndpoint: the listening socket, the accept loop and one Beast request per connection.
+#include <mode/http_endpoint.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace mode {
+
+namespace {
+
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+
+// A GET needs no more; a larger request is refused (400) rather than buffered.
+constexpr std::uint32_t kMaxRequest = 8192;
+constexpr double kAcceptRetry = 0.1;
+
+http::response<http::string_body> response_of(HttpAnswer a) {
+  http::response<http::string_body> res;
+  res.version(11);
+  res.result(a.status);
+  // First after the status line: some clients sniff it there.
+  res.set(http::field::content_type, a.content_type);
+  if (a.status == 405) res.set(http::field::allow, "GET");
+  res.keep_alive(false);
+  res.body() = std::move(a.body);
+  res.prepare_payload();
+  return res;
+}
+
+HttpAnswer plain(unsigned status, std::string body) { return {status, {}, std::move(body)}; }
+
+}  // namespace
+
+HttpEndpoint::HttpEndpoint(HttpEndpointOptions options) : options_(std::move(options)) {
+  boost::system::error_code ec;
+  asio::ip::make_address(options_.bind, ec);
+  if (ec) {
+    throw std::invalid_argument(fmt::format("not an IP address: \"{}\"", options_.bind));
+  }
+  task(&HttpEndpoint::serve, "serve");
+}
+
+const Service& HttpEndpoint::tree_root() const noexcept {
+  const auto root = beacon().root();
+  if (root) return *root->data();
+  return *this;
+}
+
+awaitable<void> HttpEndpoint::on_start() {
+  const tcp::endpoint endpoint(asio::ip::make_address(options_.bind), options_.port);
+  const asio::any_io_executor ex = co_await asio::this_coro::executor;
+  tcp::acceptor acceptor(ex);
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    const std::string why =
+        fmt::format("cannot listen on {}:{}: {}", options_.bind, options_.port, ec.message());
+    if (options_.must_listen) throw std::runtime_error(why);
+    log.error("{} off: {}", label(), why);
+    co_return;
+  }
+  port_ = acceptor.local_endpoint().port();
+  acceptor_.emplace(std::move(acceptor));
+}
+
+awaitable<void> HttpEndpoint::on_stop() {
+  if (acceptor_) acceptor_->close();
+  acceptor_.reset();
+  port_ = 0;
+  co_return;
+}
+
+awaitable<void> HttpEndpoint::serve() {
+  while (acceptor_) {
+    auto [ec, socket] = co_await acceptor_->async_accept(asio::as_tuple(use_awaitable));
+    if (ec == asio::error::operation_aborted || should_stop()) co_return;
+    if (ec) {
+      // A lasting error (out of file descriptors) must not spin the loop: retry a little later.
+      log.warning("{}: accept failed: {}", label(), ec.message());
+      const bool slept = co_await sleep(kAcceptRetry);
+      if (!slept) co_return;
+      continue;
+    }
+    if (connections_ >= options_.max_connections) {
+      // Refused at once, without waiting on the client: one try at a non-blocking write.
+      std::ostringstream busy;
+      busy << response_of(
+          plain(503, fmt::format("{} is busy: too many connections, try again\n", label())));
+      const std::string whole = std::move(busy).str();
+      boost::system::error_code ignored;
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(whole), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    ++connections_;
+    add_future(connection(std::move(socket)), "connection");
+  }
+}
+
+awaitable<void> HttpEndpoint::connection(tcp::socket socket) {
+  struct Count {
+    std::size_t* n;
+    ~Count() { --*n; }
+  } count{&connections_};
+  const WaitResult<void> r = co_await wait(respond(std::move(socket)), options_.answer_timeout);
+  (void)r;  // stopped or timed out: the socket closes with the cancelled answer
+}
+
+awaitable<void> HttpEndpoint::respond(tcp::socket socket) {
+  boost::beast::flat_buffer buffer(kMaxRequest);
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(kMaxRequest);
+  parser.body_limit(kMaxRequest);
+  const auto [read_ec, n] =
+      co_await http::async_read(socket, buffer, parser, asio::as_tuple(use_awaitable));
+  (void)n;
+  // Gone before sending anything, or cut off by the stop: nobody to answer.
+  if (read_ec == http::error::end_of_stream || read_ec == asio::error::operation_aborted) co_return;
+
+  HttpAnswer a;
+  if (read_ec) {
+    a = plain(400, "bad request\n");
+  } else if (parser.get().method() != http::verb::get) {
+    a = plain(405, fmt::format("{} is read-only: GET only\n", label()));
+  } else {
+    std::string_view target = parser.get().target();
+    a = answer(target.substr(0, target.find('?')));
+  }
+  http::response<http::string_body> res = response_of(std::move(a));
+  const auto [write_ec, written] =
+      co_await http::async_write(socket, res, asio::as_tuple(use_awaitable));
+  (void)written;
+  if (!write_ec) {
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
+}
+
+}  // namespace mode
