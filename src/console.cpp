@@ -3,6 +3,9 @@
 #include <mode/loop.hpp>
 #include <mode/utils/objects.hpp>
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -14,74 +17,37 @@ namespace mode {
 
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        else
-          out += c;
-    }
-  }
-  out += '"';
-}
+namespace json = boost::json;
 
 template <class Strings>
-void append_json_strings(std::string& out, const Strings& strings) {
-  out += '[';
-  bool first = true;
-  for (const auto& s : strings) {
-    if (!first) out += ", ";
-    first = false;
-    append_json_string(out, s);
-  }
-  out += ']';
+json::array json_strings(const Strings& strings) {
+  json::array out;
+  for (const auto& s : strings) out.emplace_back(std::string_view(s));
+  return out;
 }
 
-void append_json_tree(std::string& out, const Service& s) {
-  out += "{\"label\": ";
-  append_json_string(out, s.shortlabel());
-  out += ", \"state\": ";
-  append_json_string(out, s.state());
-  out += fmt::format(", \"restart_count\": {}, \"crash_reason\": ", s.restart_count());
-  if (s.crashed())
-    append_json_string(out, exception_repr(s.crash_reason()));
-  else
-    out += "null";
+json::object json_tree(const Service& s) {
+  json::object out;
+  out["label"] = s.shortlabel();
+  out["state"] = s.state();
+  out["restart_count"] = s.restart_count();
+  out["crash_reason"] = s.crashed() ? json::value(exception_repr(s.crash_reason())) : nullptr;
   // A ServiceThread's flags, tasks and children belong to its thread: not read from this one.
   if (s.owns_thread()) {
-    out += ", \"flags\": null, \"tasks\": null, \"suspended\": null, \"children\": null}";
-    return;
+    for (const char* key : {"flags", "tasks", "suspended", "children"}) out[key] = nullptr;
+    return out;
   }
-  out += ", \"flags\": ";
-  append_json_strings(out, s.diag.flags());
-  out += ", \"tasks\": ";
-  append_json_strings(out, s.task_names());
-  out += ", \"suspended\": ";
-  append_json_strings(out, s.suspensions());
-  out += ", \"children\": [";
-  bool first = true;
-  for (const Service::ServicePtr& child : s.dependencies()) {
-    if (!first) out += ", ";
-    first = false;
-    append_json_tree(out, *child);
-  }
-  out += "]}";
+  out["flags"] = json_strings(s.diag.flags());
+  out["tasks"] = json_strings(s.task_names());
+  out["suspended"] = json_strings(s.suspensions());
+  json::array children;
+  for (const Service::ServicePtr& child : s.dependencies())
+    children.emplace_back(json_tree(*child));
+  out["children"] = std::move(children);
+  return out;
 }
+
+std::string json_line(const json::value& v) { return json::serialize(v) + "\n"; }
 
 void collect_crashed(const Service& s, std::vector<std::string>& out) {
   if (s.crashed()) out.push_back(s.shortlabel());
@@ -116,12 +82,11 @@ void ConsoleOptions::check() const {
 Console::Console(ConsoleOptions options) : HttpEndpoint(endpoint_options_of(options)) {}
 
 std::string Console::tree_json() const {
-  std::string out = fmt::format("{{\"pid\": {}, \"loop\": ", ::getpid());
-  append_json_string(out, loop_backend());
-  out += ", \"tree\": ";
-  append_json_tree(out, tree_root());
-  out += "}\n";
-  return out;
+  json::object out;
+  out["pid"] = ::getpid();
+  out["loop"] = loop_backend();
+  out["tree"] = json_tree(tree_root());
+  return json_line(out);
 }
 
 std::string Console::graph_dot() const {
@@ -143,11 +108,11 @@ HttpAnswer Console::answer(std::string_view target) {
   if (target == "/health") {
     std::vector<std::string> crashed;
     collect_crashed(tree_root(), crashed);
-    if (crashed.empty()) return {200, "application/json", "{\"status\": \"ok\"}\n"};
-    std::string body = "{\"status\": \"crashed\", \"crashed\": ";
-    append_json_strings(body, crashed);
-    body += "}\n";
-    return {503, "application/json", std::move(body)};
+    json::object body;
+    body["status"] = crashed.empty() ? "ok" : "crashed";
+    if (crashed.empty()) return {200, "application/json", json_line(body)};
+    body["crashed"] = json_strings(crashed);
+    return {503, "application/json", json_line(body)};
   }
   return {404, "text/plain; charset=utf-8",
           fmt::format("no such page: {} (try /, /graph, /health)\n", target)};

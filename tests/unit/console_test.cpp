@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -101,23 +102,21 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
   EXPECT_THAT(response, HasSubstr("\r\nConnection: close\r\n"));
   const std::string body = body_of(response);
   EXPECT_THAT(response, HasSubstr("Content-Length: " + std::to_string(body.size()) + "\r\n"));
-  EXPECT_THAT(body,
-              StartsWith(fmt::format("{{\"pid\": {}, \"loop\": \"{}\", \"tree\": "
-                                     "{{\"label\": \"Service\", \"state\": \"running\", "
-                                     "\"restart_count\": 0, \"crash_reason\": null, \"flags\": "
-                                     "[], \"tasks\": [], \"suspended\": [], \"children\": [",
-                                     ::getpid(), mode::loop_backend())));
-  EXPECT_THAT(body, HasSubstr("{\"label\": \"App\", \"state\": \"running\", \"restart_count\": 0, "
-                              "\"crash_reason\": null, \"flags\": [], \"tasks\": [\"work\"], "
-                              "\"suspended\": [\"wait_for_stopped in "));
+  EXPECT_THAT(body, StartsWith(fmt::format("{{\"pid\":{},\"loop\":\"{}\",\"tree\":"
+                                           "{{\"label\":\"Service\",\"state\":\"running\","
+                                           "\"restart_count\":0,\"crash_reason\":null,\"flags\":"
+                                           "[],\"tasks\":[],\"suspended\":[],\"children\":[",
+                                           ::getpid(), mode::loop_backend())));
+  EXPECT_THAT(body, HasSubstr("{\"label\":\"App\",\"state\":\"running\",\"restart_count\":0,"
+                              "\"crash_reason\":null,\"flags\":[],\"tasks\":[\"work\"],"
+                              "\"suspended\":[\"wait_for_stopped in "));
   // The function as the compiler names it (g++ and clang differ).
   EXPECT_THAT(body, HasSubstr("Worked::work() at console_test.cpp:"));
-  EXPECT_THAT(body, HasSubstr("{\"label\": \"Console\", \"state\": \"running\""));
-  EXPECT_THAT(body,
-              HasSubstr("\"tasks\": [\"serve\", \"connection\", \"wait\"], \"suspended\": [\"wait "
-                        "(5.0 s left) in "));
+  EXPECT_THAT(body, HasSubstr("{\"label\":\"Console\",\"state\":\"running\""));
+  EXPECT_THAT(body, HasSubstr("\"tasks\":[\"serve\",\"connection\",\"wait\"],\"suspended\":[\"wait "
+                              "(5.0 s left) in "));
   EXPECT_THAT(body, HasSubstr("mode::HttpEndpoint::connection("));
-  EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\": "));
+  EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\":"));
 }
 
 TEST(Console, AServiceOnItsOwnThreadShowsOnlyItsState) {
@@ -129,9 +128,9 @@ TEST(Console, AServiceOnItsOwnThreadShowsOnlyItsState) {
   root->add_dependency(std::make_shared<mode::ServiceThread>());
   run(ctx, root->start());
   EXPECT_THAT(console->tree_json(),
-              HasSubstr("{\"label\": \"ServiceThread\", \"state\": \"running\", \"restart_count\": "
-                        "0, \"crash_reason\": null, \"flags\": null, \"tasks\": null, "
-                        "\"suspended\": null, \"children\": null}"));
+              HasSubstr("{\"label\":\"ServiceThread\",\"state\":\"running\",\"restart_count\":"
+                        "0,\"crash_reason\":null,\"flags\":null,\"tasks\":null,"
+                        "\"suspended\":null,\"children\":null}"));
   run(ctx, root->stop());
 }
 
@@ -140,9 +139,10 @@ TEST_F(ConsoleTest, JsonEscapesLabelsAndCrashReasons) {
   app->crash(std::make_exception_ptr(std::runtime_error("line one\nline\ttwo\x01")));
   mode::testing::poll(ctx);
   const std::string body = body_of(ask(get("/")));
-  EXPECT_THAT(body, HasSubstr("\"label\": \"A \\\"quoted\\\"\\\\label\", \"state\": \"crashed\""));
-  EXPECT_THAT(
-      body, HasSubstr("\"crash_reason\": \"std::runtime_error('line one\\nline\\ttwo\\u0001')\""));
+  EXPECT_THAT(body, HasSubstr("\"label\":\"A \\\"quoted\\\"\\\\label\",\"state\":\"crashed\""));
+  EXPECT_THAT(body,
+              HasSubstr("\"crash_reason\":\"std::runtime_error('line one\\nline\\ttwo\\u0001')\""));
+  EXPECT_EQ(std::count(body.begin(), body.end(), '\n'), 1) << "one line: " << body;
 }
 
 TEST_F(ConsoleTest, GraphIsTheBeaconGraphAsDot) {
@@ -156,12 +156,12 @@ TEST_F(ConsoleTest, GraphIsTheBeaconGraphAsDot) {
 TEST_F(ConsoleTest, HealthTurns503WhenAServiceCrashes) {
   const std::string ok = ask(get("/health"));
   EXPECT_THAT(ok, StartsWith("HTTP/1.1 200 OK\r\n"));
-  EXPECT_EQ(body_of(ok), "{\"status\": \"ok\"}\n");
+  EXPECT_EQ(body_of(ok), "{\"status\":\"ok\"}\n");
   app->crash(std::make_exception_ptr(std::runtime_error("down")));
   mode::testing::poll(ctx);
   const std::string bad = ask(get("/health?verbose=1"));
   EXPECT_THAT(bad, StartsWith("HTTP/1.1 503 Service Unavailable\r\n"));
-  EXPECT_EQ(body_of(bad), "{\"status\": \"crashed\", \"crashed\": [\"App\"]}\n");
+  EXPECT_EQ(body_of(bad), "{\"status\":\"crashed\",\"crashed\":[\"App\"]}\n");
 }
 
 TEST_F(ConsoleTest, OtherRequestsGetClearErrors) {
@@ -234,7 +234,7 @@ TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
   for (int i = 0; i < 3; ++i) idle.push_back(idle_client(ctx, console->port()));
   const std::string response = run(ctx, exchange(console->port(), get("/health")));
   EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\n"));
-  EXPECT_EQ(body_of(response), "{\"status\": \"ok\"}\n");
+  EXPECT_EQ(body_of(response), "{\"status\":\"ok\"}\n");
   // Stop drops the idle connections at once.
   run(ctx, console->stop());
   for (tcp::socket& s : idle) EXPECT_EQ(run(ctx, read_all(&s)), "");
