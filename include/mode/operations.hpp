@@ -28,8 +28,11 @@ struct OperationsOptions {
 /// - `GET /livez`: 200 `ok` (the answer itself shows the loop runs);
 /// - `GET /readyz`: 200 `ready` once the whole tree has started and every service of it runs;
 ///   otherwise 503, one line per reason (`starting`, `Worker/App/Cache: crashed`...);
-/// - `GET /metrics`: the tree's and the process's metrics in the Prometheus text format
-///   (see docs/operations.md for the names);
+/// - `GET /metrics`: the tree's and the process's metrics in the Prometheus text format:
+///   per service (label `service`, its path in the tree) `mode_service_state` (label `state`),
+///   `mode_service_starts_total`, `mode_service_restarts_total`, `mode_service_crashes_total`,
+///   `mode_service_tasks`; `mode_supervisor_give_ups_total`; `mode_event_loop_lag_seconds`
+///   (a histogram); and the standard `process_*` metrics;
 /// - anything else: 404; not GET: 405.
 ///
 /// Contract: that of HttpEndpoint (up to 64 connections at once). The metrics are collected at
