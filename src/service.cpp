@@ -16,47 +16,7 @@ namespace mode {
 using detail::WaitOp;
 using detail::Wake;
 
-namespace detail {
-
-/// Shared by a waiter and the tasks it spawned for the awaitables it waits on; the tasks may
-/// outlive the waiter (it returns at once on stop), so they only touch the op while it is set.
-struct RaceState {
-  WaitOp* op = nullptr;
-  std::vector<char> done;
-  std::vector<asio::cancellation_signal*> signals;  // null once that item's task ended
-  std::exception_ptr error;
-  std::size_t remaining = 0;
-};
-
-}  // namespace detail
-
 namespace {
-
-// A task of a race: reports its item's outcome to the waiter instead of crashing the service.
-awaitable<void> race_item(std::shared_ptr<detail::RaceState> race, std::size_t index,
-                          awaitable<void> body) {
-  std::exception_ptr error;
-  try {
-    co_await std::move(body);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  race->signals[index] = nullptr;
-  // A cancellation is the race's own (or the stop's) only if this task was cancelled: one that
-  // the item met elsewhere (a timer someone else cancelled) is its outcome, for the waiter.
-  bool cancelled_here = false;
-  if (error && is_cancellation(error)) {
-    const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-    cancelled_here = state.cancelled() != asio::cancellation_type::none;
-  }
-  if (!error) {
-    race->done[index] = 1;
-    if (--race->remaining == 0 && race->op) race->op->fire(Wake::done);
-  } else if (!cancelled_here) {
-    if (!race->error) race->error = error;
-    if (race->op) race->op->fire(Wake::done);
-  }
-}
 
 // The stop step whose report also names the tasks still running.
 constexpr const char* kJoiningTasks = "joining tasks";
@@ -136,22 +96,7 @@ void Service::format_log_prefix(fmt::memory_buffer& out) const {
   format_service_log_prefix(out, beacon_->depth(), shortlabel());
 }
 
-std::vector<std::string> Service::suspensions() const {
-  std::vector<std::string> out;
-  stop_waiters_.for_each([&](const WaitOp& op) {
-    std::string line(op.what.empty() ? std::string_view("wait") : op.what);
-    if (const auto expiry = op.expiry())
-      line += fmt::format(" ({:.1f} s left)",
-                          std::chrono::duration<double>(*expiry - op.clock()->now()).count());
-    const std::string_view file = op.where.file_name();
-    if (!file.empty()) {
-      line += fmt::format(" in {} at {}:{}", op.where.function_name(),
-                          file.substr(file.find_last_of('/') + 1), op.where.line());
-    }
-    out.push_back(std::move(line));
-  });
-  return out;
-}
+std::vector<std::string> Service::suspensions() const { return waits_.describe(); }
 
 std::vector<std::string> Service::task_names() const { return tasks_.names(); }
 
@@ -318,7 +263,7 @@ awaitable<void> Service::stop_body() {
   if (!executor_) co_await adopt_executor();
   stopping_ = true;
   log.log(mundane_level, "Stopping...");
-  stop_waiters_.fire_all(Wake::stopped);
+  waits_.wake_all();
   // An error of a step does not cut the stop short: the others still run, then the first
   // error goes to whoever stopped this service.
   std::exception_ptr error = co_await run_callback(&Service::on_stop, "on_stop");
@@ -505,7 +450,7 @@ void Service::mark_crashed_here(const std::exception_ptr& reason) noexcept {
   if (crashed_) return;
   crash_reason_ = reason;  // before the flag: a reader that sees crashed() sees the reason
   crashed_ = true;
-  stop_waiters_.fire_all(Wake::stopped);
+  waits_.wake_all();
   for (const ServicePtr& child : children_) child->mark_crashed(reason);
 }
 
@@ -515,9 +460,7 @@ awaitable<void> Service::wait_until_stopped(std::source_location where) {
     co_await op.pass_turn();  // as sleep does
     co_return;
   }
-  op.what = "wait_until_stopped";
-  op.where = where;
-  stop_waiters_.push_back(op.stop_link);
+  waits_.hook(op, "wait_until_stopped", where);
   const Wake why = co_await op.wait();
   if (why == Wake::cancelled) throw_cancelled();
 }
@@ -680,8 +623,7 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
     if (should_stop()) co_return;
     if (!due) {
       WaitOp op;
-      op.what = what;
-      stop_waiters_.push_back(op.stop_link);
+      waits_.hook(op, what);
       op.expire_at(next, ex);
       const Wake why = co_await op.wait();
       if (why != Wake::timed_out) co_return;
@@ -713,9 +655,7 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
 bool Service::hook_wait(WaitOp& op, std::optional<Seconds> timeout, std::string_view what,
                         std::source_location where) {
   if (should_stop()) return false;
-  op.what = what;
-  op.where = where;
-  stop_waiters_.push_back(op.stop_link);
+  waits_.hook(op, what, where);
   if (timeout)
     op.expire_at(detail::TimerQueue::of(*executor_).now() + timeout->duration(), *executor_);
   return true;
@@ -796,26 +736,14 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
     co_return out;
   }
   if (items.empty()) co_return out;
-  auto state = std::make_shared<detail::RaceState>();
-  state->done.assign(items.size(), 0);
-  state->signals.assign(items.size(), nullptr);
-  state->remaining = all ? items.size() : 1;
+  const auto state = std::make_shared<detail::Race>(items.size(), all);
   for (std::size_t i = 0; i < items.size(); ++i)
-    spawn(race_item(state, i, std::move(items[i])), "wait", &state->signals[i]);
+    spawn(detail::Race::run(state, i, std::move(items[i])), "wait", state->signal(i));
   WaitOp op;
-  state->op = &op;
+  state->attach(op);
   Wake why = Wake::stopped;
   if (hook_wait(op, timeout, all ? "wait" : "wait_first", where)) why = co_await op.wait();
-  state->op = nullptr;
-  // Whatever did not finish is cancelled; its task is joined by stop like any other.
-  for (asio::cancellation_signal* sig : state->signals)
-    if (sig != nullptr) sig->emit(asio::cancellation_type::terminal);
-  if (state->error) std::rethrow_exception(state->error);
-  if (why == Wake::cancelled) throw_cancelled();
-  out.done = state->done;
-  out.stopped = why == Wake::stopped;
-  out.timed_out = why == Wake::timed_out;
-  co_return out;
+  co_return state->finish(why);
 }
 
 Itertimer Service::itertimer(Seconds interval, double max_drift_correction, std::string name) {

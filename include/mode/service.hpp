@@ -9,6 +9,7 @@
 #include <mode/detail/state_flag.hpp>
 #include <mode/detail/task_group.hpp>
 #include <mode/detail/wait_op.hpp>
+#include <mode/detail/waits.hpp>
 #include <mode/diag.hpp>
 #include <mode/timers.hpp>
 #include <mode/utils/locks.hpp>
@@ -453,7 +454,7 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   mutable std::shared_ptr<spdlog::logger> logger_;
   std::exception_ptr crash_reason_;
   SupervisorHook* supervisor_ = nullptr;
-  detail::WaitList stop_waiters_;   // woken by stop and crash
+  detail::Waits waits_;             // woken by stop and crash
   detail::WaitList stop_finished_;  // woken when stop completes
   Event shutdown_;
   const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs
