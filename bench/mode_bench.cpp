@@ -1,5 +1,7 @@
 // mode-bench: runs one benchmark scenario and prints one JSON line per run (DESIGN.md §7;
 // figures and how to rerun them in docs/BENCHMARKS.md).
+#include <mode/event_ring.hpp>
+
 #include "harness.hpp"
 #include "scenarios.hpp"
 #include <CLI/CLI.hpp>
@@ -89,6 +91,10 @@ int main(int argc, char** argv) {
       app.add_option("--k", k, "Number of timers")->check(CLI::Range(std::int64_t{1}, kMaxK));
   app.add_option("--repeat", repeat, "Runs, one JSON line each (default 1)")
       ->check(CLI::Range(1, 1000));
+  std::size_t event_ring = mode::event_ring_size();
+  app.add_option("--event-ring", event_ring,
+                 "Events each service keeps (default 64; 0: none, to measure what the ring costs)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{65535}));
   app.add_flag("--median", median,
                "After the runs, one more line: each field's median over them, with \"runs\"");
   list_opt->excludes(name_opt);
@@ -109,6 +115,7 @@ int main(int argc, char** argv) {
     return usage_error(name + " takes no --n (see --list)");
   if (k_opt->count() > 0 && scenario.default_k == 0)
     return usage_error(name + " takes no --k (see --list)");
+  mode::set_event_ring_size(event_ring);
   Params params;
   params.n = n_opt->count() > 0 ? n : scenario.default_n;
   params.k = k_opt->count() > 0 ? k : scenario.default_k;

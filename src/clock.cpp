@@ -3,12 +3,24 @@
 #include <mode/detail/timer_queue.hpp>
 
 #include <algorithm>
+#include <ctime>
 
 namespace mode {
 
 SteadyClock& SteadyClock::instance() noexcept {
   static SteadyClock clock;
   return clock;
+}
+
+Clock::time_point SteadyClock::coarse_now() const noexcept {
+#if defined(CLOCK_MONOTONIC_COARSE) && defined(__linux__)
+  // steady_clock is CLOCK_MONOTONIC on Linux (libstdc++ and libc++), which this reading shares.
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+#else
+  return now();
+#endif
 }
 
 ManualClock::~ManualClock() {

@@ -18,6 +18,9 @@ using detail::Wake;
 
 namespace {
 
+// How many of its last events follow a crash's log line.
+constexpr std::size_t kEventsInCrashLine = 10;
+
 // The stop step whose report also names the tasks still running.
 constexpr const char* kJoiningTasks = "joining tasks";
 
@@ -98,6 +101,37 @@ void Service::format_log_prefix(fmt::memory_buffer& out) const {
 
 std::vector<std::string> Service::suspensions() const { return waits_.describe(); }
 
+const Clock& Service::loop_clock() const noexcept {
+  if (executor_) return detail::TimerQueue::of(*executor_).clock();
+  return SteadyClock::instance();
+}
+
+LogLevel Service::lifecycle_level() const noexcept {
+  // Checked only for a line that would be written: counting crashes reads the clock.
+  if (!log.enabled(mundane_level) || recent_crashes() <= logged_crashes_per_minute)
+    return mundane_level;
+  return LogLevel::debug;  // a restart storm: its restarts are routine
+}
+
+std::vector<ServiceEvent> Service::events() const { return events_.snapshot(); }
+
+void Service::record(ServiceEventKind kind, double value, const char* detail,
+                     const std::exception_ptr& reason) noexcept {
+  events_.record(loop_clock(), kind, value, detail, reason);
+}
+
+std::size_t Service::recent_crashes() const noexcept {
+  if (events_.newest() == nullptr) return 0;
+  const Clock::time_point since = loop_clock().coarse_now() - std::chrono::minutes(1);
+  std::size_t n = 0;
+  events_.for_each_newest_first([&](const ServiceEvent& e) {
+    if (e.time < since) return false;
+    if (e.kind == ServiceEventKind::crashed) ++n;
+    return true;
+  });
+  return n;
+}
+
 std::vector<std::string> Service::task_names() const { return tasks_.names(); }
 
 // Lifecycle.
@@ -154,7 +188,8 @@ awaitable<void> Service::start_body() {
     co_await on_first_start();
     if (should_stop()) co_return;
   }
-  log.log(mundane_level, "Starting...");
+  log.log(lifecycle_level(), "Starting...");
+  record(ServiceEventKind::starting);
   co_await on_start();
   if (should_stop()) co_return;
   for (const TaskSpec& spec : task_specs_) {
@@ -176,6 +211,7 @@ awaitable<void> Service::start_body() {
     if (should_stop()) co_return;
   }
   log.debug("Started.");
+  record(ServiceEventKind::started);
   co_await on_started();
 }
 
@@ -238,6 +274,7 @@ void Service::report_hung_stop() {
   describe_stop(hung);
   log.error("Stop did not finish within {}s; still waiting for: {}", shutdown_timeout.count(),
             hung);
+  record(ServiceEventKind::slow_stop, shutdown_timeout.count(), stop_step_ ? stop_step_ : "stop");
 }
 
 void Service::describe_stop(std::string& out) {
@@ -262,7 +299,8 @@ void Service::describe_stop_here(std::string& out) {
 awaitable<void> Service::stop_body() {
   if (!executor_) co_await adopt_executor();
   stopping_ = true;
-  log.log(mundane_level, "Stopping...");
+  log.log(lifecycle_level(), "Stopping...");
+  record(ServiceEventKind::stopping);
   waits_.wake_all();
   // An error of a step does not cut the stop short: the others still run, then the first
   // error goes to whoever stopped this service.
@@ -282,7 +320,8 @@ awaitable<void> Service::stop_body() {
   stop_step_ = nullptr;
   stopped_ = true;
   stop_finished_.fire_all(Wake::done);
-  log.log(mundane_level, "-Stopped!");
+  log.log(lifecycle_level(), "-Stopped!");
+  record(ServiceEventKind::stopped);
   notify_supervisor();
   if (error) std::rethrow_exception(error);
 }
@@ -348,8 +387,10 @@ awaitable<void> Service::stop_tasks() {
     shutdown_.attach(op);
     op.expire_at(deadline(), *executor_);
     const Wake why = co_await op.wait();
-    if (why == Wake::timed_out)
+    if (why == Wake::timed_out) {
       log.warning("Shutdown flag not set within {}s", shutdown_timeout.count());
+      record(ServiceEventKind::slow_stop, shutdown_timeout.count(), stop_step_);
+    }
     log.debug("Shutting down now");
   }
   if (tasks_.empty()) co_return;
@@ -360,6 +401,7 @@ awaitable<void> Service::stop_tasks() {
   if (co_await op.wait() == Wake::timed_out) {
     log.error("Tasks still running {}s after stop: {}", shutdown_timeout.count(),
               fmt::join(task_names(), ", "));
+    record(ServiceEventKind::slow_stop, shutdown_timeout.count(), kJoiningTasks);
   }
 }
 
@@ -409,7 +451,14 @@ void Service::set_shutdown() noexcept { shutdown_.set(); }
 
 void Service::crash(std::exception_ptr reason) noexcept {
   if (crashed_) return;
-  log.error("Crashed reason={}", ExceptionRepr{reason});
+  // What led to the crash follows its line, as a traceback follows Mode's.
+  if (recent_crashes() < logged_crashes_per_minute) {
+    log.error("Crashed reason={}", ExceptionRepr{reason});
+    const std::vector<std::string> events =
+        format_events(this->events(), loop_clock().now(), kEventsInCrashLine);
+    if (!events.empty())
+      log.error("Last events before that, oldest first:\n  {}", fmt::join(events, "\n  "));
+  }
   mark_crashed(reason);
   escalate_crash(reason);
 }
@@ -450,6 +499,7 @@ void Service::mark_crashed_here(const std::exception_ptr& reason) noexcept {
   if (crashed_) return;
   crash_reason_ = reason;  // before the flag: a reader that sees crashed() sees the reason
   crashed_ = true;
+  record(ServiceEventKind::crashed, 0, nullptr, reason);
   waits_.wake_all();
   for (const ServicePtr& child : children_) child->mark_crashed(reason);
 }
@@ -616,6 +666,7 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
   const double max_drift = std::min(spec.interval * 0.30, 1.2);
   const std::string name = fmt::format("{}.{}", label(), spec.name);
   const std::string what = "timer " + name;
+  const char* const event_name = detail::intern_event_text(spec.name);
   // A fixed schedule (epoch + k * interval) keeps the timer from drifting at all.
   auto next = clock.now() + (spec.exec_first ? Clock::duration::zero() : interval);
   bool due = spec.exec_first;  // once at the start, without waiting for the loop
@@ -631,8 +682,10 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
     due = false;
     const auto woke = clock.now();
     const double late = std::chrono::duration<double>(woke - next).count();
-    if (spec.interval >= 1.0 && late >= max_drift)
-      Timer::log_drift(logger(), name, -late, 0.0, spec.interval + late);
+    if (late >= max_drift) {
+      record(ServiceEventKind::late_timer, late, event_name);
+      if (spec.interval >= 1.0) Timer::log_drift(logger(), name, -late, 0.0, spec.interval + late);
+    }
     if (std::holds_alternative<SyncFn>(spec.fn))
       (this->*std::get<SyncFn>(spec.fn))();
     else
@@ -748,9 +801,7 @@ awaitable<detail::RaceOutcome> Service::race(std::vector<awaitable<void>> items,
 
 Itertimer Service::itertimer(Seconds interval, double max_drift_correction, std::string name) {
   check_interval(interval);
-  const Clock& clock =
-      executor_ ? detail::TimerQueue::of(*executor_).clock() : SteadyClock::instance();
-  return Itertimer(*this, Timer(interval, max_drift_correction, std::move(name), clock));
+  return Itertimer(*this, Timer(interval, max_drift_correction, std::move(name), loop_clock()));
 }
 
 awaitable<std::optional<double>> Itertimer::next(std::source_location where) {

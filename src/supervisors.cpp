@@ -189,6 +189,7 @@ void SupervisorStrategy::count_restart() {
     const std::exception_ptr e = options_.raises(message);
     ++give_ups_;
     log.warning("Max restarts exceeded: {}", ExceptionRepr{e});
+    record(ServiceEventKind::gave_up, 0, "max restarts exceeded");
     std::rethrow_exception(e);
   }
   restarts_.push_back(now);
@@ -207,14 +208,18 @@ double SupervisorStrategy::backoff_delay(Entry& e) {
 
 awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {
   if (should_stop()) co_return;  // a supervisor that is stopping restarts nothing
-  // Daemons leave info out: build the label only for a line that is written.
-  if (log.enabled(LogLevel::info)) {
+  // Daemons leave info out: build the label only for a line that is written. A restart after a
+  // crash that was not logged (a storm) is not either; a service on its own thread keeps its
+  // events there.
+  if (log.enabled(LogLevel::info) &&
+      (s->owns_thread() || s->recent_crashes() <= logged_crashes_per_minute)) {
     log.info("Restarting dead {}! Last crash reason: {}", s->label(),
              ExceptionRepr{s->crash_reason()});
   }
   count_restart();
   if (options_.backoff) {
     const double delay = backoff_delay(entry_of(*s));
+    if (!s->owns_thread()) s->record(ServiceEventKind::restart_delayed, delay);
     const bool slept = co_await sleep(delay);
     if (!slept || should_stop() || find(*s) == nullptr) co_return;  // stopping, or discarded
   }
@@ -244,7 +249,10 @@ awaitable<void> SupervisorStrategy::give_up(std::vector<ServicePtr> services,
   for (const ServicePtr& s : services) labels.push_back(s->label());
   log.critical("{} [{}]", why, fmt::join(labels, ", "));
   ++give_ups_;
-  for (const ServicePtr& s : services) entry_of(*s).forfeited = true;
+  for (const ServicePtr& s : services) {
+    entry_of(*s).forfeited = true;
+    if (!s->owns_thread()) s->record(ServiceEventKind::gave_up, 0, "its supervisor gave up on it");
+  }
   co_await stop_services(std::move(services));
 }
 

@@ -92,8 +92,14 @@ void write_fd(int fd, std::string_view text) noexcept {
   }
 }
 
-// Whatever has not reached `shutdown` yet, with its tasks: what a forced exit leaves behind. A
-// service on its own thread shows only its state: the rest belongs to that thread.
+// The last `n` events of `s`, formatted.
+std::vector<std::string> last_events(const Service& s, std::size_t n = SIZE_MAX) {
+  return format_events(s.events(), s.loop_clock().now(), n);
+}
+
+// Whatever has not reached `shutdown` yet, with its tasks and last events: what a forced exit
+// leaves behind. A service on its own thread shows only its state: the rest belongs to that
+// thread.
 void describe_running(const Service& s, std::string& out) {
   if (s.state() != "shutdown" && s.state() != "init") {
     if (!out.empty()) out += "; ";
@@ -103,6 +109,8 @@ void describe_running(const Service& s, std::string& out) {
     if (!tasks.empty()) out += fmt::format(" tasks: {}", fmt::join(tasks, ", "));
     const std::vector<std::string> waits = s.suspensions();
     if (!waits.empty()) out += fmt::format(" suspended: {}", fmt::join(waits, ", "));
+    const std::vector<std::string> events = last_events(s, 5);
+    if (!events.empty()) out += fmt::format(" last events: {}", fmt::join(events, ", "));
   } else if (s.owns_thread()) {
     return;
   }
@@ -127,6 +135,10 @@ void describe_tree(const Service& s, std::size_t depth, std::string& out) {
   for (const std::string& w : s.suspensions()) {
     out.append(depth * 2 + 2, ' ');
     out += fmt::format("SUSPENDED {}\n", w);
+  }
+  for (const std::string& e : last_events(s)) {
+    out.append(depth * 2 + 2, ' ');
+    out += fmt::format("EVENT {}\n", e);
   }
   for (const Service::ServicePtr& child : s.dependencies()) describe_tree(*child, depth + 1, out);
 }

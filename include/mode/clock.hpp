@@ -24,6 +24,9 @@ class Clock {
 
   virtual ~Clock() = default;
   virtual time_point now() const noexcept = 0;
+  /// `now()` to within a few milliseconds, for timestamps taken often (a service's events):
+  /// cheaper than `now()` where the clock has such a reading.
+  virtual time_point coarse_now() const noexcept { return now(); }
   /// True when the clock only moves when told to, so no real timer should wait for it.
   virtual bool manual() const noexcept { return false; }
 };
@@ -32,6 +35,9 @@ class Clock {
 class SteadyClock final : public Clock {
  public:
   time_point now() const noexcept override { return std::chrono::steady_clock::now(); }
+  /// CLOCK_MONOTONIC_COARSE where there is one (Linux): the same time line as `now()`, at the
+  /// resolution of the kernel's tick.
+  time_point coarse_now() const noexcept override;
   static SteadyClock& instance() noexcept;
 };
 

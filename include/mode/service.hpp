@@ -5,12 +5,14 @@
 #include <mode/awaitable.hpp>
 #include <mode/clock.hpp>
 #include <mode/detail/context_stack.hpp>
+#include <mode/detail/event_ring.hpp>
 #include <mode/detail/race.hpp>
 #include <mode/detail/state_flag.hpp>
 #include <mode/detail/task_group.hpp>
 #include <mode/detail/wait_op.hpp>
 #include <mode/detail/waits.hpp>
 #include <mode/diag.hpp>
+#include <mode/event_ring.hpp>
 #include <mode/timers.hpp>
 #include <mode/utils/locks.hpp>
 #include <mode/utils/logging.hpp>
@@ -29,6 +31,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -202,21 +205,33 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   const std::vector<ServicePtr>& dependencies() const noexcept { return children_; }
   SupervisorHook* supervisor() const noexcept { return supervisor_; }
   void set_supervisor(SupervisorHook* s) noexcept { supervisor_ = s; }
-  /// Names of the background tasks still running.
   /// True for a service whose lifecycle runs on its own thread (ServiceThread): from any other
-  /// thread only its state getters may be read, not its tasks, waits or children.
+  /// thread only its state getters may be read, not its tasks, waits, events or children.
   virtual bool owns_thread() const noexcept { return false; }
+  /// Names of the background tasks still running.
   std::vector<std::string> task_names() const;
   /// Where the service's coroutines are suspended in its own waits (sleep, wait*, timers),
   /// oldest first: `sleep (29.5 s left) in awaitable<void> App::tick() at app.cpp:42`. Waits
   /// that are not the service's (a socket read, say) are not seen.
   std::vector<std::string> suspensions() const;
+  /// The service's last events, oldest first (its last 64: see set_event_ring_size): state
+  /// changes, crashes, restart delays, its supervisor giving up, a stop past its bound, a late
+  /// timer. Kept across restarts.
+  std::vector<ServiceEvent> events() const;
+  /// Its crashes of the last minute, from its events. Past `logged_crashes_per_minute`, a crash
+  /// is recorded but no longer logged (nor is its restart), so that a restart storm does not
+  /// flood the log.
+  std::size_t recent_crashes() const noexcept;
+  /// The clock of the service's loop (the steady clock before it has one).
+  const Clock& loop_clock() const noexcept;
+  static constexpr std::size_t logged_crashes_per_minute = 3;
   /// The executor the service runs on (empty before its first start or stop).
   const asio::any_io_executor& executor() const noexcept;
 
   /// Stop waits for `set_shutdown()` (up to `shutdown_timeout`).
   bool wait_for_shutdown = false;
-  /// Level of the Starting... / Stopping... / -Stopped! lines.
+  /// Level of the Starting... / Stopping... / -Stopped! lines (debug while the service's
+  /// crashes are no longer logged: see recent_crashes).
   LogLevel mundane_level = LogLevel::info;
   /// Bound of `stop()`, and of waiting for the shutdown flag.
   Seconds shutdown_timeout = 60.0;
@@ -376,7 +391,8 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   void set_logger(std::shared_ptr<spdlog::logger> logger) { logger_ = std::move(logger); }
 
  private:
-  friend class ServiceThread;  // runs this lifecycle on its own thread, see threads.hpp
+  friend class ServiceThread;       // runs this lifecycle on its own thread, see threads.hpp
+  friend class SupervisorStrategy;  // records its decisions in its services' events
   using AsyncFn = awaitable<void> (Service::*)();
   using SyncFn = void (Service::*)();
   struct TaskSpec {
@@ -409,6 +425,12 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   /// Stops `s`, logging an error of its stop instead of throwing it.
   static awaitable<void> stop_logged(ServicePtr s);
   void report_hung_stop();
+  /// The level of the Starting... / Stopping... / -Stopped! lines: `mundane_level`, or debug
+  /// while the service's crashes are no longer logged.
+  LogLevel lifecycle_level() const noexcept;
+  /// Records an event (see ServiceEvent for what `value`, `detail` and `reason` hold).
+  void record(ServiceEventKind kind, double value = 0, const char* detail = nullptr,
+              const std::exception_ptr& reason = nullptr) noexcept;
   awaitable<void> stop_tasks();
   /// Runs a stop step; returns what it threw.
   awaitable<std::exception_ptr> run_callback(awaitable<void> (Service::*cb)(), const char* step);
@@ -454,7 +476,8 @@ class Service : public std::enable_shared_from_this<Service>, private CompositeL
   mutable std::shared_ptr<spdlog::logger> logger_;
   std::exception_ptr crash_reason_;
   SupervisorHook* supervisor_ = nullptr;
-  detail::Waits waits_;             // woken by stop and crash
+  detail::Waits waits_;  // woken by stop and crash
+  detail::EventRing events_;
   detail::WaitList stop_finished_;  // woken when stop completes
   Event shutdown_;
   const char* stop_step_ = nullptr;  // what stop is doing now, for the log if it hangs

@@ -131,6 +131,9 @@ TEST(WorkerProcess, StopPastTheShutdownTimeoutExits3AndNamesWhatHangs) {
   EXPECT_THAT(p.err(),
               HasSubstr("Stop did not finish within 0.3s; still running: Worker (stopping)"));
   EXPECT_THAT(p.err(), HasSubstr("App (stopping)"));
+  // With what each one went through last.
+  EXPECT_THAT(p.err(), HasSubstr("last events: "));
+  EXPECT_THAT(p.err(), HasSubstr(" s ago: stopping"));
 }
 
 // Every line on stderr is one JSON object: the log shippers' format, the same records.
@@ -324,6 +327,9 @@ TEST(WorkerProcess, Sigusr1WritesTheServiceTree) {
   // Where each task is suspended: the Child's tick task sleeps in a loop.
   EXPECT_THAT(p.err(), HasSubstr("      SUSPENDED sleep ("));
   EXPECT_THAT(p.err(), HasSubstr("program::Child::tick() at worker_program.cpp:"));
+  // And each service's last events.
+  EXPECT_THAT(p.err(), HasSubstr("    EVENT "));
+  EXPECT_THAT(p.err(), HasSubstr(" s ago: started\n"));
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
 }
