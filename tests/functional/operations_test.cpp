@@ -248,6 +248,9 @@ TEST(OperationsEndpoint, TheTutorialIsReadyAndScraped) {
   EXPECT_THAT(
       metrics,
       HasSubstr("mode_service_state{service=\"Worker/AppService/Webserver\",state=\"running\"} 1"));
+  // The tutorial's UserCache has a timer: the lateness histogram is there (empty or not).
+  EXPECT_THAT(metrics, HasSubstr("# TYPE mode_timer_lateness_seconds histogram\n"));
+  EXPECT_THAT(metrics, HasSubstr("mode_timer_lateness_seconds_count "));
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
 
