@@ -630,6 +630,7 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
     }
     due = false;
     const auto woke = clock.now();
+    clock.lateness().observe(woke - next);
     const double late = std::chrono::duration<double>(woke - next).count();
     if (spec.interval >= 1.0 && late >= max_drift)
       Timer::log_drift(logger(), name, -late, 0.0, spec.interval + late);
@@ -760,6 +761,7 @@ awaitable<std::optional<double>> Itertimer::next(std::source_location where) {
   // A stop in the same pass as the wake-up: the sleep ran its full time, yet nothing is due.
   if (!slept || service_->should_stop()) co_return std::nullopt;
   timer_.on_yield();
+  detail::TimerQueue::of(service_->executor()).lateness().observe(timer_.lateness());
   co_return t;
 }
 

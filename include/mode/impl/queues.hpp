@@ -18,14 +18,23 @@ bool FlowControlQueueBase::enter_pressure_high(std::size_t size, const Same& sam
     if (same(p)) return false;
   if (size < pressure_high_size()) return false;
   pending_drops_.push_back(PressureDrop{make_drop(), key});
+  ++stats_.pressure_highs;
   on_pressure_high();
   return true;
 }
 
 template <class T>
 awaitable<void> FlowControlQueue<T>::put(T value) {
-  if (flow_control_ && !flow_control_->is_active()) co_await flow_control_->acquire();
-  while (full()) co_await park(putters_);
+  if (flow_control_ && !flow_control_->is_active()) {
+    const auto since = begin_put_wait(this->stats_.flow_control_waits);
+    co_await flow_control_->acquire();
+    this->end_put_wait(since);
+  }
+  if (full()) {
+    const auto since = begin_put_wait(this->stats_.full_waits);
+    while (full()) co_await park(putters_);
+    this->end_put_wait(since);
+  }
   push(std::move(value));
 }
 

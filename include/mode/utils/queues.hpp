@@ -6,11 +6,14 @@
 #include <mode/detail/wait_list.hpp>
 #include <mode/utils/locks.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -59,9 +62,39 @@ class FlowControlQueueBase {
   /// Pressure-drop callbacks registered by `put_nowait_enhanced` and not called yet.
   std::size_t pending_pressure_drops() const noexcept { return pending_drops_.size(); }
 
+  /// The items queued now.
+  virtual std::size_t qsize() const noexcept = 0;
+
+  /// What the queue has counted since it was made, for metrics (OperationsEndpoint::watch).
+  struct Stats {
+    std::uint64_t pressure_highs = 0;  ///< `put_nowait_enhanced` calls that reported high pressure
+    std::uint64_t pressure_drops = 0;  ///< pressure-drop callbacks called
+    std::uint64_t flow_control_waits = 0;  ///< `put` calls that waited for flow control
+    std::uint64_t full_waits = 0;          ///< `put` calls that waited for room
+    /// The time `put` calls spent waiting, for either reason (waits that ended in an exception
+    /// are counted but not timed).
+    std::chrono::nanoseconds put_wait_time{0};
+  };
+  const Stats& stats() const noexcept { return stats_; }
+
+  /// A pointer to this queue that expires when the queue is destroyed, for who reads a queue that
+  /// may go away (OperationsEndpoint::watch). Lock it only on the queue's loop.
+  std::weak_ptr<const FlowControlQueueBase> lifetime() const;
+
  protected:
   FlowControlQueueBase(std::size_t maxsize, FlowControlEvent* flow_control, bool clear_on_resume);
   virtual ~FlowControlQueueBase();
+
+  /// Counts a `put` that waits in `count`, and returns when it began.
+  static std::chrono::steady_clock::time_point begin_put_wait(std::uint64_t& count) noexcept {
+    ++count;
+    return std::chrono::steady_clock::now();
+  }
+  /// Adds the time of a put's wait that ended (a wait that threw is not timed: the queue may be
+  /// gone).
+  void end_put_wait(std::chrono::steady_clock::time_point since) noexcept {
+    stats_.put_wait_time += std::chrono::steady_clock::now() - since;
+  }
 
   /// Suspends in `list` until woken; throws `operation_aborted` if cancelled or cleared.
   static awaitable<void> park(detail::WaitList& list);
@@ -101,6 +134,7 @@ class FlowControlQueueBase {
   std::deque<std::exception_ptr> errors_;
   detail::WaitList getters_;
   detail::WaitList putters_;
+  Stats stats_;
 
  private:
   friend class FlowControlEvent;
@@ -108,6 +142,7 @@ class FlowControlQueueBase {
 
   FlowControlEvent* managed_by_ = nullptr;
   std::deque<PressureDrop> pending_drops_;
+  mutable std::shared_ptr<const char> lifetime_;  // made by the first lifetime()
 };
 
 /// A FIFO queue of `T` with an optional capacity, whose `put` also waits while its
@@ -141,7 +176,7 @@ class FlowControlQueue : public FlowControlQueueBase {
                    bool clear_on_resume = false)
       : FlowControlQueueBase(maxsize, &flow_control, clear_on_resume) {}
 
-  std::size_t qsize() const noexcept { return items_.size(); }
+  std::size_t qsize() const noexcept override { return items_.size(); }
   std::size_t size() const noexcept { return items_.size(); }
   /// No items and no pending errors.
   bool empty() const noexcept { return items_.empty() && errors_.empty(); }
