@@ -196,4 +196,10 @@ void run_until_complete(asio::io_context& ctx, const Completion& c, Clock::durat
   if (c.error) std::rethrow_exception(c.error);
 }
 
+std::unique_ptr<asio::ip::tcp::acceptor> idle_socket(asio::io_context& ctx, bool on) {
+  if (!on) return nullptr;
+  const asio::ip::tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
+  return std::make_unique<asio::ip::tcp::acceptor>(ctx, loopback);
+}
+
 }  // namespace mode::bench

@@ -5,12 +5,14 @@
 #include <mode/awaitable.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -30,6 +32,12 @@ using Fields = std::vector<Field>;
 struct Params {
   std::int64_t n = 0;
   std::int64_t k = 0;
+  /// `--metrics`: the measured tree carries an OperationsEndpoint (which turns the timer lateness
+  /// counting on) and is scraped once after the measurement (`scrape_ms`).
+  bool metrics = false;
+  /// `--idle-socket`: a listening socket on the measured loop, nothing more: what the endpoint of
+  /// `--metrics` brings besides the metrics (Asio then polls epoll between handlers).
+  bool idle_socket = false;
 };
 
 /// The median of each field over `runs` (which all have the same fields, in the same order),
@@ -70,6 +78,9 @@ T run_forked(const std::function<T()>& fn) {
 /// it runs; then sends it SIGTERM and returns the milliseconds until the process has exited.
 /// Throws std::runtime_error if it dies before it is ready or exits with a non-zero status.
 double exit_ms_after_sigterm(const std::function<int(int ready_fd)>& program);
+
+/// With `on`: a socket listening on loopback (any port) on `ctx`'s loop, until destroyed.
+std::unique_ptr<asio::ip::tcp::acceptor> idle_socket(asio::io_context& ctx, bool on);
 
 /// How a coroutine spawned by `spawn` ended.
 struct Completion {

@@ -25,32 +25,33 @@ struct Scenario {
   std::string_view about;
   std::int64_t default_n;  // 0: takes no --n
   std::int64_t default_k;  // 0: takes no --k
+  bool metrics;            // takes --metrics
   Fields (*run)(const Params&);
 };
 
 constexpr Scenario kScenarios[] = {
     {"tree", "start and stop of a root with N children, one sleeping task each (--n)", 10000, 0,
-     mode::bench::run_tree},
+     true, mode::bench::run_tree},
     {"timers", "K services with a 10 ms timer each for 3 s: ticks, lateness, CPU (--k)", 0, 1000,
-     mode::bench::run_timers},
-    {"stop_latency", "stop of a root whose N children sleep in sleep(30.0) (--n)", 1000, 0,
+     true, mode::bench::run_timers},
+    {"stop_latency", "stop of a root whose N children sleep in sleep(30.0) (--n)", 1000, 0, false,
      mode::bench::run_stop_latency},
     {"worker_shutdown", "a Worker process with N services: SIGTERM to process exit (--n)", 10000, 0,
-     mode::bench::run_worker_shutdown},
+     false, mode::bench::run_worker_shutdown},
     {"wait_set_event", "N waits on an already set Event inside a running service (--n)", 5000000, 0,
-     mode::bench::run_wait_set_event},
+     false, mode::bench::run_wait_set_event},
     {"thread_call", "N sequential call_thread round trips from the main loop: p50/p99 (--n)",
-     100000, 0, mode::bench::run_thread_call},
+     100000, 0, false, mode::bench::run_thread_call},
     {"restart", "N restarts of a supervised service that crashes after each start (--n)", 200000, 0,
-     mode::bench::run_restart},
+     true, mode::bench::run_restart},
     {"restart_storm", "N supervised services crashing at once: time until all run (--n)", 1000, 0,
-     mode::bench::run_restart_storm},
+     false, mode::bench::run_restart_storm},
     {"signal", "N sends to 10 async receivers, 20 N to 10 sync ones: calls/s (--n)", 2000000, 0,
-     mode::bench::run_signal},
+     false, mode::bench::run_signal},
     {"queue_flow", "N items, 1 producer, 1 consumer, FlowControlQueue(1000) (--n)", 10000000, 0,
-     mode::bench::run_queue_flow},
+     false, mode::bench::run_queue_flow},
     {"queue_throwable", "N items, 1 producer, 1 consumer, ThrowableQueue(1000) (--n)", 10000000, 0,
-     mode::bench::run_queue_throwable},
+     false, mode::bench::run_queue_throwable},
 };
 
 constexpr std::int64_t kMaxN = 1'000'000'000;
@@ -82,6 +83,8 @@ int main(int argc, char** argv) {
   std::int64_t k = 0;
   int repeat = 1;
   bool median = false;
+  bool metrics = false;
+  bool idle_socket = false;
   CLI::Option* list_opt = app.add_flag("--list", list, "Name the scenarios and exit");
   CLI::Option* name_opt =
       app.add_option("scenario", name, "Scenario to run (see --list)")->check(CLI::IsMember(names));
@@ -97,6 +100,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{0}, std::size_t{65535}));
   app.add_flag("--median", median,
                "After the runs, one more line: each field's median over them, with \"runs\"");
+  CLI::Option* metrics_opt = app.add_flag(
+      "--metrics", metrics,
+      "tree, timers, restart: with an OperationsEndpoint in the tree, scraped once after the run");
+  CLI::Option* socket_opt =
+      app.add_flag("--idle-socket", idle_socket,
+                   "tree, timers, restart: with an idle listening socket on the loop (the "
+                   "endpoint's, without the metrics)");
   list_opt->excludes(name_opt);
   try {
     app.parse(argc, argv);
@@ -115,8 +125,12 @@ int main(int argc, char** argv) {
     return usage_error(name + " takes no --n (see --list)");
   if (k_opt->count() > 0 && scenario.default_k == 0)
     return usage_error(name + " takes no --k (see --list)");
+  if ((metrics_opt->count() > 0 || socket_opt->count() > 0) && !scenario.metrics)
+    return usage_error(name + " takes no --metrics nor --idle-socket (see --list)");
   mode::set_event_ring_size(event_ring);
   Params params;
+  params.metrics = metrics;
+  params.idle_socket = idle_socket;
   params.n = n_opt->count() > 0 ? n : scenario.default_n;
   params.k = k_opt->count() > 0 ? k : scenario.default_k;
 

@@ -1,5 +1,6 @@
 // Scenarios `restart` and `restart_storm`: supervisors restarting crashed services, against bare
 // coroutines re-spawned from their completion handler when they throw.
+#include <mode/operations.hpp>
 #include <mode/supervisors.hpp>
 
 #include "scenarios.hpp"
@@ -22,6 +23,7 @@ struct RestartResult {
   double seconds = 0;
   double p50_us = 0;
   double p99_us = 0;
+  double scrape_ms = 0;  // --metrics: one scrape after the run
 };
 
 /// Crash times and restart latencies, shared by a crasher and the code timing it.
@@ -72,9 +74,10 @@ void log_to_file() {
   spdlog::set_default_logger(logger);
 }
 
-RestartResult measure_supervised(std::int64_t n) {
+RestartResult measure_supervised(std::int64_t n, bool metrics, bool socket) {
   log_to_file();
   asio::io_context ctx;
+  const auto idle = idle_socket(ctx, socket);
   Timing timing;
   timing.target = n;
   SupervisorOptions options;
@@ -82,16 +85,33 @@ RestartResult measure_supervised(std::int64_t n) {
   auto crasher = std::make_shared<Crasher>(&timing);
   auto sup =
       std::make_shared<OneForOneSupervisor>(std::vector<Service::ServicePtr>{crasher}, options);
+  // With metrics, a plain root holds the supervisor and the endpoint.
+  Service::ServicePtr root = sup;
+  std::shared_ptr<OperationsEndpoint> ops;
+  if (metrics) {
+    ops = std::make_shared<OperationsEndpoint>();
+    root = std::make_shared<Service>();
+    root->add_dependency(sup);
+    root->add_dependency(ops);
+  }
   const Clock::time_point t0 = Clock::now();
   Completion started;
-  spawn(ctx, sup->start(), started);
+  spawn(ctx, root->start(), started);
   run_while_not(ctx, [&] { return static_cast<std::int64_t>(timing.latencies_us.size()) >= n; });
   const double seconds = ms_between(t0, Clock::now()) / 1000.0;
+  double scrape_ms = 0;
+  if (ops) {
+    const Clock::time_point s0 = Clock::now();
+    if (ops->metrics().empty()) throw std::runtime_error("empty scrape");
+    scrape_ms = ms_between(s0, Clock::now());
+  }
   Completion stopped;
-  spawn(ctx, sup->stop(), stopped);
+  spawn(ctx, root->stop(), stopped);
   run_until_complete(ctx, stopped);
   std::remove("/tmp/mode-bench-restart.log");
-  return summarize(timing, seconds);
+  RestartResult r = summarize(timing, seconds);
+  r.scrape_ms = scrape_ms;
+  return r;
 }
 
 // Baseline: a coroutine that throws, re-spawned by its completion handler.
@@ -170,10 +190,13 @@ double measure_storm(std::int64_t n) {
 Fields run_restart(const Params& p) {
   const std::int64_t n = p.n;
   const auto base = run_forked<RestartResult>([n] { return measure_bare(n); });
-  const auto ours = run_forked<RestartResult>([n] { return measure_supervised(n); });
+  const bool metrics = p.metrics;
+  const bool socket = p.idle_socket;
+  const auto ours = run_forked<RestartResult>(
+      [n, metrics, socket] { return measure_supervised(n, metrics, socket); });
   const double per_s = static_cast<double>(ours.restarts) / ours.seconds;
   const double base_per_s = static_cast<double>(base.restarts) / base.seconds;
-  return {
+  Fields fields{
       {"n", static_cast<double>(n), 0},
       {"restarts_per_s", per_s, 0},
       {"p50_us", ours.p50_us, 2},
@@ -183,6 +206,8 @@ Fields run_restart(const Params& p) {
       {"baseline_p99_us", base.p99_us, 2},
       {"ratio", base_per_s / per_s, 3},
   };
+  if (metrics) fields.push_back({"scrape_ms", ours.scrape_ms, 3});
+  return fields;
 }
 
 Fields run_restart_storm(const Params& p) {

@@ -1,5 +1,6 @@
 // Scenario `timers`: K services with a 10 ms `timer` each for 3 s, against K bare coroutines
 // each on its own steady_timer with absolute deadlines.
+#include <mode/operations.hpp>
 #include <mode/service.hpp>
 
 #include "scenarios.hpp"
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace mode::bench {
@@ -72,6 +74,7 @@ struct TimersResult {
   double late_p50_ms = 0;
   double late_p99_ms = 0;
   double late_max_ms = 0;
+  double scrape_ms = 0;  // --metrics: one scrape after the run
   double cpu_pct = 0;
 };
 
@@ -93,12 +96,18 @@ TimersResult summarize(TickLog& log, double cpu_s, Clock::time_point from, Clock
   return r;
 }
 
-TimersResult measure_services(std::size_t k) {
+TimersResult measure_services(std::size_t k, bool metrics, bool socket) {
   asio::io_context ctx;
+  const auto idle = idle_socket(ctx, socket);
   TickLog log;
   log.late_ms.reserve(k * kTicksPerTimer);
   auto root = std::make_shared<Service>();
   for (std::size_t i = 0; i < k; ++i) root->add_dependency(std::make_shared<Ticker>(&log));
+  std::shared_ptr<OperationsEndpoint> ops;
+  if (metrics) {
+    ops = std::make_shared<OperationsEndpoint>();
+    root->add_dependency(ops);
+  }
   const double cpu0 = cpu_seconds();
   const Clock::time_point t0 = Clock::now();
   Completion started;
@@ -107,10 +116,18 @@ TimersResult measure_services(std::size_t k) {
   run_until(ctx, Clock::now() + kRun + kGrace);
   const Clock::time_point t1 = Clock::now();
   const double cpu1 = cpu_seconds();
+  double scrape_ms = 0;
+  if (ops) {
+    const Clock::time_point s0 = Clock::now();
+    if (ops->metrics().empty()) throw std::runtime_error("empty scrape");
+    scrape_ms = ms_between(s0, Clock::now());
+  }
   Completion stopped;
   spawn(ctx, root->stop(), stopped);
   run_until_complete(ctx, stopped);
-  return summarize(log, cpu1 - cpu0, t0, t1);
+  TimersResult r = summarize(log, cpu1 - cpu0, t0, t1);
+  r.scrape_ms = scrape_ms;
+  return r;
 }
 
 TimersResult measure_bare(std::size_t k) {
@@ -139,8 +156,11 @@ TimersResult measure_bare(std::size_t k) {
 Fields run_timers(const Params& p) {
   const auto k = static_cast<std::size_t>(p.k);
   const auto base = run_forked<TimersResult>([k] { return measure_bare(k); });
-  const auto ours = run_forked<TimersResult>([k] { return measure_services(k); });
-  return {
+  const bool metrics = p.metrics;
+  const bool socket = p.idle_socket;
+  const auto ours = run_forked<TimersResult>(
+      [k, metrics, socket] { return measure_services(k, metrics, socket); });
+  Fields fields{
       {"k", static_cast<double>(k), 0},
       {"ticks", ours.ticks, 0},
       {"expected_ticks", static_cast<double>(k * kTicksPerTimer), 0},
@@ -155,6 +175,8 @@ Fields run_timers(const Params& p) {
       {"baseline_cpu_pct", base.cpu_pct, 1},
       {"ratio", ours.cpu_pct / base.cpu_pct, 3},
   };
+  if (metrics) fields.push_back({"scrape_ms", ours.scrape_ms, 3});
+  return fields;
 }
 
 }  // namespace mode::bench

@@ -1,5 +1,6 @@
 // Scenarios `tree`, `stop_latency` and `worker_shutdown`: a root with N children whose one task
 // sleeps in a loop, against N bare coroutines each looping on its own steady_timer.
+#include <mode/operations.hpp>
 #include <mode/service.hpp>
 #include <mode/worker.hpp>
 
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 namespace mode::bench {
@@ -62,14 +64,17 @@ struct TreeResult {
   double stop_ms = 0;
   double destroy_ms = 0;
   double bytes_per_service = 0;
+  double scrape_ms = 0;  // --metrics: one scrape of the running tree
 };
 
 double bytes_per(std::size_t before, std::size_t after, std::size_t n) {
   return after > before ? static_cast<double>(after - before) / static_cast<double>(n) : 0.0;
 }
 
-TreeResult measure_services(std::size_t n, double sleep_s) {
+TreeResult measure_services(std::size_t n, double sleep_s, bool metrics = false,
+                            bool socket = false) {
   asio::io_context ctx;
+  const auto idle = idle_socket(ctx, socket);
   Progress progress;
   TreeResult r;
   const std::size_t rss_before = rss_bytes();
@@ -77,6 +82,11 @@ TreeResult measure_services(std::size_t n, double sleep_s) {
   auto root = std::make_shared<Service>();
   for (std::size_t i = 0; i < n; ++i)
     root->add_dependency(std::make_shared<Child>(&progress, sleep_s));
+  std::shared_ptr<OperationsEndpoint> ops;
+  if (metrics) {
+    ops = std::make_shared<OperationsEndpoint>();
+    root->add_dependency(ops);
+  }
   const Clock::time_point t1 = Clock::now();
   Completion started;
   spawn(ctx, root->start(), started);
@@ -84,6 +94,13 @@ TreeResult measure_services(std::size_t n, double sleep_s) {
   if (started.error) std::rethrow_exception(started.error);
   const Clock::time_point t2 = Clock::now();
   const std::size_t rss_after = rss_bytes();
+  Clock::time_point stop_from = Clock::now();
+  if (ops) {
+    if (ops->metrics().empty()) throw std::runtime_error("empty scrape");
+    const Clock::time_point scraped = Clock::now();
+    r.scrape_ms = ms_between(stop_from, scraped);
+    stop_from = scraped;
+  }
   Completion stopped;
   spawn(ctx, root->stop(), stopped);
   run_until_complete(ctx, stopped);
@@ -92,7 +109,7 @@ TreeResult measure_services(std::size_t n, double sleep_s) {
   const Clock::time_point t4 = Clock::now();
   r.create_ms = ms_between(t0, t1);
   r.start_ms = ms_between(t1, t2);
-  r.stop_ms = ms_between(t2, t3);
+  r.stop_ms = ms_between(stop_from, t3);
   r.destroy_ms = ms_between(t3, t4);
   r.bytes_per_service = bytes_per(rss_before, rss_after, n);
   return r;
@@ -188,9 +205,12 @@ std::size_t count_of(std::int64_t v) { return static_cast<std::size_t>(v); }
 
 Fields run_tree(const Params& p) {
   const std::size_t n = count_of(p.n);
+  const bool metrics = p.metrics;
+  const bool socket = p.idle_socket;
   const auto base = run_forked<TreeResult>([n] { return measure_bare(n, 1.0); });
-  const auto ours = run_forked<TreeResult>([n] { return measure_services(n, 1.0); });
-  return {
+  const auto ours = run_forked<TreeResult>(
+      [n, metrics, socket] { return measure_services(n, 1.0, metrics, socket); });
+  Fields fields{
       {"n", static_cast<double>(n), 0},
       {"create_ms", ours.create_ms, 3},
       {"start_ms", ours.start_ms, 3},
@@ -202,6 +222,8 @@ Fields run_tree(const Params& p) {
       {"baseline_bytes_per_service", base.bytes_per_service, 0},
       {"ratio", (ours.start_ms + ours.stop_ms) / (base.start_ms + base.stop_ms), 3},
   };
+  if (metrics) fields.push_back({"scrape_ms", ours.scrape_ms, 3});
+  return fields;
 }
 
 Fields run_stop_latency(const Params& p) {

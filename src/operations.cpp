@@ -1,7 +1,9 @@
 // OperationsEndpoint: liveness, readiness and Prometheus metrics (prometheus-cpp), collected
 // at scrape time from the service tree and /proc.
+#include <mode/detail/timer_queue.hpp>
 #include <mode/operations.hpp>
 #include <mode/supervisors.hpp>
+#include <mode/utils/queues.hpp>
 
 #include <fmt/format.h>
 #include <prometheus/histogram.h>
@@ -14,10 +16,12 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -76,8 +80,7 @@ struct TreeFamilies {
   MetricFamily restarts =
       family("mode_service_restarts_total", "Restarts of the service", MetricType::Counter);
   MetricFamily crashes =
-      family("mode_service_crashes_total",
-             "Crashes of the service (counted by its supervisor, if any)", MetricType::Counter);
+      family("mode_service_crashes_total", "Crashes of the service", MetricType::Counter);
   MetricFamily tasks = family("mode_service_tasks",
                               "Tasks of the service running now (not shown for a service on its "
                               "own thread)",
@@ -87,7 +90,18 @@ struct TreeFamilies {
              MetricType::Counter);
 };
 
-std::uint64_t crashes_of(const Service& s) {
+// What the scrapes saw of a service's crashes (by its path).
+struct CrashMemo {
+  std::exception_ptr reason;  // of the last crash counted here
+  std::uint64_t seen = 0;     // crashes found by the scrapes
+  std::uint64_t reported = 0;
+};
+using CrashMemos = std::unordered_map<std::string, CrashMemo>;
+
+// The supervisor's count if there is one; else (or if it counted fewer: discarded, replaced)
+// each crash a scrape finds, once: a service without a supervisor counts nothing itself. Never
+// less than what was reported before, so that a restart does not make the counter go down.
+std::uint64_t crashes_of(const Service& s, CrashMemo& memo) {
   std::uint64_t counted = 0;
   if (const auto* sup = dynamic_cast<const SupervisorStrategy*>(s.supervisor())) {
     try {
@@ -96,7 +110,12 @@ std::uint64_t crashes_of(const Service& s) {
       // Being discarded by its supervisor: only its own flag is left.
     }
   }
-  return std::max<std::uint64_t>(counted, s.crashed() ? 1 : 0);
+  if (s.crashed() && s.crash_reason() != memo.reason) {
+    memo.reason = s.crash_reason();
+    ++memo.seen;
+  }
+  memo.reported = std::max({memo.reported, counted, memo.seen});
+  return memo.reported;
 }
 
 // A service's step of its path: its short label, but a supervisor's class name (its label
@@ -124,14 +143,14 @@ void walk_tree(const Service& root, Fn& fn) {
   walk(root, path_step(root), seen, fn);
 }
 
-void collect_tree(const Service& root, TreeFamilies& f) {
-  auto one = [&f](const Service& s, const std::string& path) {
+void collect_tree(const Service& root, TreeFamilies& f, CrashMemos& crashes) {
+  auto one = [&f, &crashes](const Service& s, const std::string& path) {
     for (const std::string_view state : kStates) {
       add(f.state, {{"service", path}, {"state", std::string(state)}}, s.state() == state ? 1 : 0);
     }
     add(f.starts, {{"service", path}}, s.restart_count() + (s.started() ? 1 : 0));
     add(f.restarts, {{"service", path}}, s.restart_count());
-    add(f.crashes, {{"service", path}}, static_cast<double>(crashes_of(s)));
+    add(f.crashes, {{"service", path}}, static_cast<double>(crashes_of(s, crashes[path])));
     if (!s.owns_thread())
       add(f.tasks, {{"service", path}}, static_cast<double>(s.task_names().size()));
     if (const auto* sup = dynamic_cast<const SupervisorStrategy*>(&s))
@@ -194,9 +213,88 @@ void collect_process(std::vector<MetricFamily>& out) {
         MetricType::Gauge, boot_time + start_ticks / ticks);
 }
 
+// The timer lateness of every loop, as prometheus-cpp's histogram would render it.
+MetricFamily timer_lateness() {
+  using detail::TimerLateness;
+  const TimerLateness::Counts counts = TimerLateness::process_counts();
+  MetricFamily f = family("mode_timer_lateness_seconds",
+                          "How late Service timers and itertimer ticks woke up, all loops of the "
+                          "process",
+                          MetricType::Histogram);
+  ClientMetric m;
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.buckets.size(); ++i) {
+    cumulative += counts.buckets[i];
+    ClientMetric::Bucket b;
+    b.cumulative_count = cumulative;
+    b.upper_bound = i < TimerLateness::bounds.size() ? TimerLateness::bounds[i]
+                                                     : std::numeric_limits<double>::infinity();
+    m.histogram.bucket.push_back(b);
+  }
+  m.histogram.sample_count = cumulative;
+  m.histogram.sample_sum = static_cast<double>(counts.sum_ns) * 1e-9;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+struct WatchedQueue {
+  std::string name;
+  std::weak_ptr<const FlowControlQueueBase> queue;
+};
+
+// The families of the watched queues still alive; forgets the others.
+void collect_queues(std::vector<WatchedQueue>& watched, std::vector<MetricFamily>& out) {
+  std::erase_if(watched, [](const WatchedQueue& w) { return w.queue.expired(); });
+  if (watched.empty()) return;
+  MetricFamily depth = family("mode_queue_depth", "Items in the queue", MetricType::Gauge);
+  MetricFamily capacity =
+      family("mode_queue_capacity", "The queue's maxsize (0: unbounded)", MetricType::Gauge);
+  MetricFamily producers =
+      family("mode_queue_waiting_producers", "Coroutines waiting in put (for room or flow control)",
+             MetricType::Gauge);
+  MetricFamily consumers =
+      family("mode_queue_waiting_consumers", "Coroutines waiting in get", MetricType::Gauge);
+  MetricFamily pending = family("mode_queue_pressure_pending",
+                                "Producers held back by high pressure: drop callbacks not called "
+                                "yet",
+                                MetricType::Gauge);
+  MetricFamily highs =
+      family("mode_queue_pressure_highs_total",
+             "Enhanced puts that found the queue under high pressure", MetricType::Counter);
+  MetricFamily drops =
+      family("mode_queue_pressure_drops_total",
+             "Pressure-drop callbacks called as the queue drained", MetricType::Counter);
+  MetricFamily waits =
+      family("mode_queue_put_waits_total", "Puts that had to wait, by reason", MetricType::Counter);
+  MetricFamily wait_seconds =
+      family("mode_queue_put_wait_seconds_total",
+             "Time puts spent waiting (for room or flow control)", MetricType::Counter);
+  for (const WatchedQueue& w : watched) {
+    const std::shared_ptr<const FlowControlQueueBase> q = w.queue.lock();
+    const FlowControlQueueBase::Stats& st = q->stats();
+    const std::vector<ClientMetric::Label> label{{"queue", w.name}};
+    add(depth, label, static_cast<double>(q->qsize()));
+    add(capacity, label, static_cast<double>(q->maxsize()));
+    add(producers, label, static_cast<double>(q->putters()));
+    add(consumers, label, static_cast<double>(q->getters()));
+    add(pending, label, static_cast<double>(q->pending_pressure_drops()));
+    add(highs, label, static_cast<double>(st.pressure_highs));
+    add(drops, label, static_cast<double>(st.pressure_drops));
+    add(waits, {{"queue", w.name}, {"reason", "flow_control"}},
+        static_cast<double>(st.flow_control_waits));
+    add(waits, {{"queue", w.name}, {"reason", "full"}}, static_cast<double>(st.full_waits));
+    add(wait_seconds, label, std::chrono::duration<double>(st.put_wait_time).count());
+  }
+  for (MetricFamily* f :
+       {&depth, &capacity, &producers, &consumers, &pending, &highs, &drops, &waits, &wait_seconds})
+    out.push_back(std::move(*f));
+}
+
 }  // namespace
 
 struct OperationsEndpoint::Metrics {
+  CrashMemos crashes;
+  std::vector<WatchedQueue> queues;
   prometheus::Registry registry;
   prometheus::Histogram& lag =
       prometheus::BuildHistogram()
@@ -213,6 +311,7 @@ OperationsEndpoint::OperationsEndpoint(OperationsOptions options)
     : HttpEndpoint(endpoint_options_of(options)),
       metrics_(std::make_unique<Metrics>()),
       start_complete_(std::move(options.start_complete)) {
+  detail::TimerLateness::enable();
   task(&OperationsEndpoint::heartbeat, "heartbeat");
 }
 
@@ -251,13 +350,23 @@ std::vector<std::string> OperationsEndpoint::not_ready() const {
 std::string OperationsEndpoint::metrics() const {
   std::vector<MetricFamily> families = metrics_->registry.Collect();
   TreeFamilies tree;
-  collect_tree(tree_root(), tree);
+  collect_tree(tree_root(), tree, metrics_->crashes);
   for (MetricFamily* f :
        {&tree.state, &tree.starts, &tree.restarts, &tree.crashes, &tree.tasks, &tree.give_ups}) {
     if (!f->metric.empty()) families.push_back(std::move(*f));
   }
+  families.push_back(timer_lateness());
+  collect_queues(metrics_->queues, families);
   collect_process(families);
   return prometheus::TextSerializer().Serialize(families);
+}
+
+void OperationsEndpoint::watch(const FlowControlQueueBase& queue, std::string name) {
+  for (const WatchedQueue& w : metrics_->queues) {
+    if (w.name == name && !w.queue.expired())
+      throw std::invalid_argument(fmt::format("a queue is watched as \"{}\" already", name));
+  }
+  metrics_->queues.push_back(WatchedQueue{std::move(name), queue.lifetime()});
 }
 
 HttpAnswer OperationsEndpoint::answer(std::string_view target) {

@@ -681,6 +681,7 @@ awaitable<void> Service::run_timer(TaskSpec spec) {
     }
     due = false;
     const auto woke = clock.now();
+    clock.lateness().observe(woke - next);
     const double late = std::chrono::duration<double>(woke - next).count();
     if (late >= max_drift) {
       record(ServiceEventKind::late_timer, late, event_name);
@@ -811,6 +812,7 @@ awaitable<std::optional<double>> Itertimer::next(std::source_location where) {
   // A stop in the same pass as the wake-up: the sleep ran its full time, yet nothing is due.
   if (!slept || service_->should_stop()) co_return std::nullopt;
   timer_.on_yield();
+  detail::TimerQueue::of(service_->executor()).lateness().observe(timer_.lateness());
   co_return t;
 }
 

@@ -3,6 +3,7 @@
 #include <mode/utils/logging.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace mode {
@@ -47,6 +48,8 @@ double Timer::tick() {
   const Clock::time_point now = clock_->now();
   if (last_yield_at_ == epoch_) {
     last_wakeup_at_ = now;
+    planned_ =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_));
     return interval_;
   }
   const double since_epoch = seconds_since(epoch_, now);
@@ -70,6 +73,7 @@ double Timer::tick() {
   }
   ++iteration_;
   last_wakeup_at_ = now;
+  planned_ = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(next));
   return next;
 }
 

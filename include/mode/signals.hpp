@@ -93,21 +93,11 @@ class Signal : public detail::BasicSignal<awaitable<void>, Sender, Args...> {
   using Base::Base;
 
   /// Awaits every receiver for `sender`, in connection order. `sender` must outlive the send.
-  awaitable<void> send(Sender& sender, Args... args) const {
-    detail::ReceiverList* list = this->sending_list();
-    if (list == nullptr) return detail::ready();
-    return deliver(boost::intrusive_ptr<detail::ReceiverList>(list), std::addressof(sender),
-                   std::move(args)...);
-  }
+  awaitable<void> send(Sender& sender, Args... args) const;
   /// Awaits every receiver for a temporary `sender`, which the send keeps (moved or copied)
   /// until it completes; no sender filter matches it.
   awaitable<void> send(Sender&& sender,
-                       Args... args) const requires std::is_constructible_v<Owned, Sender&&> {
-    detail::ReceiverList* list = this->sending_list();
-    if (list == nullptr) return detail::ready();
-    return deliver_owned(boost::intrusive_ptr<detail::ReceiverList>(list), Owned(std::move(sender)),
-                         std::move(args)...);
-  }
+                       Args... args) const requires std::is_constructible_v<Owned, Sender&&>;
   /// `send` from the default sender; throws std::logic_error if there is none.
   awaitable<void> send(Args... args) const {
     return send(this->require_default_sender(), std::move(args)...);
@@ -127,18 +117,7 @@ class Signal : public detail::BasicSignal<awaitable<void>, Sender, Args...> {
 
  private:
   static awaitable<void> deliver(boost::intrusive_ptr<detail::ReceiverList> list, Sender* sender,
-                                 Args... args) {
-    const detail::SendScope scope(*list);
-    const std::size_t n = list->size();  // receivers connected from now on wait for next send
-    for (std::size_t i = 0; i < n; ++i) {
-      detail::SlotBase& slot = list->at(i);
-      if (!list->admits(slot, sender)) continue;
-      if (slot.plain)
-        static_cast<PlainReceiver&>(slot).call(*sender, args...);
-      else
-        co_await static_cast<Receiver&>(slot).call(*sender, args...);
-    }
-  }
+                                 Args... args);
   static awaitable<void> deliver_owned(boost::intrusive_ptr<detail::ReceiverList> list,
                                        Owned sender, Args... args) {
     co_await deliver(std::move(list), std::addressof(sender), std::move(args)...);
@@ -160,10 +139,7 @@ class SyncSignal : public detail::BasicSignal<void, Sender, Args...> {
   using Base::Base;
 
   /// Calls every receiver for `sender`, in connection order.
-  void send(Sender& sender, const Args&... args) const {
-    detail::ReceiverList* list = this->sending_list();
-    if (list != nullptr) deliver(*list, std::addressof(sender), args...);
-  }
+  void send(Sender& sender, const Args&... args) const;
   /// Calls every receiver for a temporary `sender` (which lives until the send returns); no
   /// sender filter matches it.
   void send(Sender&& sender, const Args&... args) const {
@@ -185,15 +161,7 @@ class SyncSignal : public detail::BasicSignal<void, Sender, Args...> {
   std::string repr() const { return this->repr_as("SyncSignal"); }
 
  private:
-  static void deliver(detail::ReceiverList& list, Sender* sender, const Args&... args) {
-    const detail::SendScope scope(list);
-    const std::size_t n = list.size();  // receivers connected from now on wait for next send
-    for (std::size_t i = 0; i < n; ++i) {
-      detail::SlotBase& slot = list.at(i);
-      if (!list.admits(slot, sender)) continue;
-      static_cast<Receiver&>(slot).call(*sender, args...);
-    }
-  }
+  static void deliver(detail::ReceiverList& list, Sender* sender, const Args&... args);
 };
 
 /// An asynchronous signal without sender: receivers are `awaitable<void>(Args...)` coroutines or
@@ -266,3 +234,5 @@ struct fmt::formatter<mode::SyncSignal<Sender, Args...>> : fmt::formatter<std::s
     return fmt::formatter<std::string_view>::format(s.repr(), ctx);
   }
 };
+
+#include <mode/impl/signals.hpp>

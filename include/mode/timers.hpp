@@ -27,6 +27,9 @@ class Timer {
   double tick();
   /// Records that the sleep ended and the caller's work for this iteration begins.
   void on_yield() noexcept { last_yield_at_ = clock_->now(); }
+  /// How much longer than the time `tick()` returned the last sleep lasted (from `tick()` to
+  /// `on_yield()`); negative if it was shorter.
+  Clock::duration lateness() const noexcept { return last_yield_at_ - last_wakeup_at_ - planned_; }
 
   double interval() const noexcept { return interval_; }
   double max_drift() const noexcept { return max_drift_; }
@@ -60,6 +63,7 @@ class Timer {
   Clock::time_point epoch_;
   Clock::time_point last_wakeup_at_;
   Clock::time_point last_yield_at_;
+  Clock::duration planned_{};  // the sleep tick() returned last
   std::uint64_t iteration_ = 0;
   std::uint64_t drifting_ = 0;
   std::uint64_t drifting_early_ = 0;

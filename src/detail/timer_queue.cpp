@@ -4,6 +4,9 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <chrono>
+#include <mutex>
 #include <utility>
 
 namespace mode::detail {
@@ -12,12 +15,67 @@ namespace {
 // use_service locks the context's registry: remember the last queue this thread asked for.
 thread_local TimerQueue* last_queue = nullptr;
 thread_local asio::execution_context* last_context = nullptr;
+
+// Every loop's lateness, and the sum of the loops gone: what a scrape adds up.
+struct LatenessRegistry {
+  std::mutex mutex;
+  std::vector<const TimerLateness*> live;
+  TimerLateness::Counts gone;
+};
+
+LatenessRegistry& lateness_registry() {
+  // Never destroyed: a loop may be destroyed during static destruction.
+  static auto* registry = new LatenessRegistry;
+  return *registry;
+}
 }  // namespace
 
+TimerLateness::Counts& TimerLateness::Counts::operator+=(const Counts& o) noexcept {
+  for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += o.buckets[i];
+  sum_ns += o.sum_ns;
+  return *this;
+}
+
+void TimerLateness::record(Clock::duration late) noexcept {
+  const auto ns =
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+  const double seconds = static_cast<double>(ns) * 1e-9;
+  std::size_t i = 0;
+  while (i < bounds.size() && seconds > bounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
+}
+
+TimerLateness::Counts TimerLateness::counts() const noexcept {
+  Counts c;
+  for (std::size_t i = 0; i < buckets_.size(); ++i)
+    c.buckets[i] = buckets_[i].load(std::memory_order_relaxed);
+  c.sum_ns = sum_ns_.load(std::memory_order_relaxed);
+  return c;
+}
+
+TimerLateness::Counts TimerLateness::process_counts() {
+  LatenessRegistry& r = lateness_registry();
+  const std::lock_guard lock(r.mutex);
+  Counts c = r.gone;
+  for (const TimerLateness* l : r.live) c += l->counts();
+  return c;
+}
+
 TimerQueue::TimerQueue(asio::execution_context& ctx)
-    : asio::execution_context::service(ctx), clock_(&SteadyClock::instance()) {}
+    : asio::execution_context::service(ctx), clock_(&SteadyClock::instance()) {
+  LatenessRegistry& r = lateness_registry();
+  const std::lock_guard lock(r.mutex);
+  r.live.push_back(&lateness_);
+}
 
 TimerQueue::~TimerQueue() {
+  {
+    LatenessRegistry& r = lateness_registry();
+    const std::lock_guard lock(r.mutex);
+    std::erase(r.live, &lateness_);
+    r.gone += lateness_.counts();
+  }
   if (last_queue == this) {
     last_queue = nullptr;
     last_context = nullptr;

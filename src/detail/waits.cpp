@@ -73,7 +73,7 @@ RaceOutcome Race::finish(Wake why) {
   if (error_) std::rethrow_exception(error_);
   if (why == Wake::cancelled) throw boost::system::system_error(asio::error::operation_aborted);
   RaceOutcome out;
-  out.done = std::move(done_);
+  out.done = done_;  // a copy: items that finish later still write theirs
   out.stopped = why == Wake::stopped;
   out.timed_out = why == Wake::timed_out;
   return out;

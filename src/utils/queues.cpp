@@ -26,6 +26,12 @@ awaitable<void> FlowControlQueueBase::park(detail::WaitList& list) {
     throw boost::system::system_error(asio::error::operation_aborted);
 }
 
+std::weak_ptr<const FlowControlQueueBase> FlowControlQueueBase::lifetime() const {
+  if (!lifetime_) lifetime_ = std::make_shared<const char>('\0');
+  // Shares the ownership of lifetime_ (which dies with the queue), points at the queue.
+  return std::shared_ptr<const FlowControlQueueBase>(lifetime_, this);
+}
+
 void FlowControlQueueBase::wake_one(detail::WaitList& list) noexcept {
   if (detail::WaitOp* op = list.front()) op->fire(detail::Wake::done);
 }
@@ -43,11 +49,13 @@ void FlowControlQueueBase::endorse_pressure_drop(std::size_t size) {
     // Items are left to call the others as the queue drains further.
     const PressureDrop drop = std::move(pending_drops_.front());
     pending_drops_.pop_front();
+    ++stats_.pressure_drops;
     drop.fn();
   } else {
     while (!pending_drops_.empty()) {
       const PressureDrop drop = std::move(pending_drops_.front());
       pending_drops_.pop_front();
+      ++stats_.pressure_drops;
       drop.fn();
     }
   }

@@ -117,6 +117,11 @@ TEST(OperationsEndpoint, ProbesAndMetricsOfARunningWorker) {
   EXPECT_THAT(metrics, HasSubstr("mode_supervisor_give_ups_total{service=\"Worker/App/"));
   EXPECT_THAT(metrics, HasSubstr("# TYPE mode_event_loop_lag_seconds histogram"));
   EXPECT_THAT(metrics, HasSubstr("mode_event_loop_lag_seconds_bucket{le=\"+Inf\"}"));
+  EXPECT_THAT(metrics, HasSubstr("# TYPE mode_timer_lateness_seconds histogram"));
+  EXPECT_THAT(metrics, HasSubstr("mode_timer_lateness_seconds_bucket{le=\"+Inf\"}"));
+  EXPECT_THAT(metrics, HasSubstr("mode_queue_depth{queue=\"jobs\"} 3\n"));
+  EXPECT_THAT(metrics, HasSubstr("mode_queue_capacity{queue=\"jobs\"} 100\n"));
+  EXPECT_THAT(metrics, HasSubstr("mode_queue_put_waits_total{queue=\"jobs\",reason=\"full\"} 0\n"));
   for (const char* name : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
                            "process_open_fds ", "process_max_fds ", "process_start_time_seconds "})
     EXPECT_THAT(metrics, HasSubstr(std::string("\n") + name)) << metrics;
@@ -243,6 +248,9 @@ TEST(OperationsEndpoint, TheTutorialIsReadyAndScraped) {
   EXPECT_THAT(
       metrics,
       HasSubstr("mode_service_state{service=\"Worker/AppService/Webserver\",state=\"running\"} 1"));
+  // The tutorial's UserCache has a timer: the lateness histogram is there (empty or not).
+  EXPECT_THAT(metrics, HasSubstr("# TYPE mode_timer_lateness_seconds histogram\n"));
+  EXPECT_THAT(metrics, HasSubstr("mode_timer_lateness_seconds_count "));
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
 

@@ -383,6 +383,36 @@ awaitable<void> count_after(boost::asio::steady_timer::duration d, int* n) {
   ++*n;
 }
 
+// Waits `d` even when cancelled, then ends normally, as code that ignores cancellation does.
+awaitable<void> finish_regardless(boost::asio::steady_timer::duration d, int* n) {
+  const auto ex = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer t(ex, d);
+  try {
+    co_await t.async_wait(mode::use_awaitable);
+  } catch (...) {
+  }
+  co_await boost::asio::this_coro::reset_cancellation_state();
+  boost::asio::steady_timer again(ex, d);
+  co_await again.async_wait(mode::use_awaitable);
+  ++*n;
+}
+
+TEST_F(ServiceTest, AnItemThatEndsAfterItsWaitReturnedIsHarmless) {
+  auto s = std::make_shared<Service>();
+  run(ctx, s->start());
+  int late = 0;
+  int quick = 0;
+  std::vector<awaitable<void>> xs;
+  xs.push_back(finish_regardless(5ms, &late));
+  xs.push_back(count_after(1ms, &quick));
+  const auto first = run(ctx, s->wait_first(std::move(xs)));
+  EXPECT_THAT(first.done, ElementsAre(1u));
+  // The loser shrugs off its cancellation and ends normally, after the waiter has returned.
+  mode::testing::run_until(ctx, [&] { return late == 1; });
+  EXPECT_TRUE(s->task_names().empty());
+  run(ctx, s->stop());
+}
+
 TEST_F(ServiceTest, WaitOnVoidAwaitables) {
   auto s = std::make_shared<Service>();
   run(ctx, s->start());

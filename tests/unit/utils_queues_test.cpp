@@ -494,6 +494,60 @@ TEST(FlowControlQueue, ThrowingPressureCallbacks) {
   EXPECT_EQ(calls, 1);
 }
 
+TEST(FlowControlQueue, StatsCountPressureAndWaitingPuts) {
+  asio::io_context ctx;
+  FlowControlEvent flow(false);
+  FlowControlQueue<int> q(5, flow);
+  EXPECT_EQ(q.stats().pressure_highs, 0u);
+  for (int i = 0; i < 4; ++i) q.put_nowait(i);
+  int key = 0;
+  EXPECT_TRUE(q.put_nowait_enhanced(
+      4, [] {}, [] {}, &key));  // found 4 items: pressure_high_size
+  EXPECT_FALSE(q.put_nowait_enhanced(
+      5, [] {}, [] {}, &key));  // its drop callback is pending: not again
+  EXPECT_EQ(q.stats().pressure_highs, 1u);
+  for (int i = 0; i < 3; ++i) q.get_nowait();
+  EXPECT_EQ(q.stats().pressure_drops, 0u);
+  q.get_nowait();  // saw 3 items: not yet (pressure_drop_size is 2)
+  q.get_nowait();  // saw 2
+  EXPECT_EQ(q.stats().pressure_drops, 1u);
+
+  // A put that waits for room, then one that waits for flow control.
+  for (int i = 0; i < 4; ++i) q.put_nowait(i);
+  EXPECT_TRUE(q.full());
+  auto full = spawn_put(ctx, q, 9);
+  poll(ctx);
+  EXPECT_EQ(q.stats().full_waits, 1u);
+  q.get_nowait();
+  run_until_finished(ctx, full);
+  EXPECT_EQ(full->error, nullptr);
+  q.clear();
+  flow.suspend();
+  auto held = spawn_put(ctx, q, 10);
+  poll(ctx);
+  EXPECT_EQ(q.stats().flow_control_waits, 1u);
+  EXPECT_EQ(q.stats().full_waits, 1u);
+  flow.resume();
+  run_until_finished(ctx, held);
+  EXPECT_EQ(held->error, nullptr);
+  EXPECT_GT(q.stats().put_wait_time.count(), 0);
+  // A put that does not wait counts nothing.
+  mode::testing::run(ctx, q.put(11));
+  EXPECT_EQ(q.stats().flow_control_waits, 1u);
+  EXPECT_EQ(q.stats().full_waits, 1u);
+}
+
+TEST(FlowControlQueue, LifetimeExpiresWithTheQueue) {
+  std::weak_ptr<const mode::FlowControlQueueBase> seen;
+  {
+    FlowControlQueue<int> q(3);
+    seen = q.lifetime();
+    EXPECT_EQ(seen.lock().get(), &q);
+    EXPECT_EQ(q.lifetime().lock().get(), &q);  // the same anchor each time
+  }
+  EXPECT_TRUE(seen.expired());
+}
+
 TEST(ThrowableQueue, ThrowMakesTheNextGetRaiseThenItemsFollow) {
   asio::io_context ctx;
   ThrowableQueue<int> q;

@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,6 +33,41 @@ class TimerEntry {
   virtual void on_deadline() noexcept = 0;
   std::uint32_t heap_index_ = npos;  // 4 bytes: a WaitOp keeps its small fields beside it
   static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
+};
+
+/// How late the timers of one loop fired (Service timers and itertimer ticks), in fixed
+/// buckets: two relaxed atomic adds per observation, read by the OperationsEndpoint at scrape
+/// time (`mode_timer_lateness_seconds`). Counts may be added from any thread.
+class TimerLateness {
+ public:
+  /// Upper bounds of the buckets, in seconds (a last, unbounded one follows).
+  static constexpr std::array<double, 14> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  /// What has been observed: per bucket (not cumulative; the last one is +Inf), and the sum.
+  struct Counts {
+    std::array<std::uint64_t, bounds.size() + 1> buckets{};
+    std::uint64_t sum_ns = 0;
+    Counts& operator+=(const Counts& o) noexcept;
+  };
+
+  /// Records one wake-up `late` after its deadline (a negative value counts as 0: the timer
+  /// queue may fire within its slack before a deadline), if counting is enabled.
+  void observe(Clock::duration late) noexcept {
+    if (enabled_.load(std::memory_order_relaxed)) record(late);
+  }
+  /// Starts the counting in every loop of the process (for good): done by the first
+  /// OperationsEndpoint, so that a program without metrics pays one load per wake-up.
+  static void enable() noexcept { enabled_.store(true, std::memory_order_relaxed); }
+  Counts counts() const noexcept;
+  /// The sum over every loop of the process, those gone included (a counter never goes down).
+  static Counts process_counts();
+
+ private:
+  void record(Clock::duration late) noexcept;
+
+  static inline std::atomic<bool> enabled_{false};
+  std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets_{};
+  std::atomic<std::uint64_t> sum_ns_{0};
 };
 
 /// The per-loop timer queue: a min-heap of deadlines driving a single Asio timer, firing all
@@ -56,6 +93,8 @@ class TimerQueue final : public asio::execution_context::service {
   std::shared_ptr<const asio::any_io_executor> shared_executor(const asio::any_io_executor& ex);
 
   void set_clock(Clock& clock);
+  /// The lateness of this loop's timers (observed by Service timers and itertimers).
+  TimerLateness& lateness() noexcept { return lateness_; }
   /// Remembers a suspended wait, so that shutting the loop down can destroy its coroutine.
   void track(WaitLink& suspended) noexcept { suspended_.push_back(suspended); }
   /// Whether waits of coroutines on `ex` can resume in this queue's batches: only on the plain
@@ -101,6 +140,7 @@ class TimerQueue final : public asio::execution_context::service {
   std::optional<asio::steady_timer> timer_;
   std::optional<Clock::time_point> armed_at_;
   bool driven_ = false;  // run_driving fires the deadlines: no Asio timer
+  TimerLateness lateness_;
 };
 
 }  // namespace mode::detail

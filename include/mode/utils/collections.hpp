@@ -80,118 +80,49 @@ class LRUCache {
       : limit_(limit), thread_safety_(thread_safety) {}
 
   /// Copies the entries and settings (the copy gets its own mutex).
-  LRUCache(const LRUCache& other) : limit_(other.limit_), thread_safety_(other.thread_safety_) {
-    const auto lock = other.lock();
-    for (const auto& [key, value] : other.entries_) append(key, value);
-  }
+  LRUCache(const LRUCache& other);
   /// Takes the entries of `other`, which no other thread may be using.
-  LRUCache(LRUCache&& other) noexcept
-      : limit_(other.limit_),
-        thread_safety_(other.thread_safety_),
-        entries_(std::move(other.entries_)),
-        index_(std::move(other.index_)) {}
+  LRUCache(LRUCache&& other) noexcept;
   /// Assignments copy or take entries and settings; no other thread may be using this cache
   /// (a copied `other` is locked while it is read).
-  LRUCache& operator=(const LRUCache& other) {
-    if (this != &other) *this = LRUCache(other);
-    return *this;
-  }
-  LRUCache& operator=(LRUCache&& other) noexcept {
-    if (this != &other) {
-      limit_ = other.limit_;
-      thread_safety_ = other.thread_safety_;
-      entries_ = std::move(other.entries_);
-      index_ = std::move(other.index_);
-    }
-    return *this;
-  }
+  LRUCache& operator=(const LRUCache& other);
+  LRUCache& operator=(LRUCache&& other) noexcept;
   ~LRUCache() = default;
 
   std::size_t limit() const noexcept { return limit_; }
   bool thread_safety() const noexcept { return thread_safety_; }
 
   /// The value of `key`, which becomes the most recent entry; std::out_of_range if absent.
-  V get(const K& key) {
-    const auto lock = this->lock();
-    return touch(find_or_throw(key, "get"))->second;
-  }
+  V get(const K& key);
 
   /// The value of `key` (made most recent), or `fallback` if absent.
-  V get(const K& key, V fallback) {
-    const auto lock = this->lock();
-    const auto found = index_.find(key);
-    if (found == index_.end()) return fallback;
-    return touch(found->second)->second;
-  }
+  V get(const K& key, V fallback);
 
   /// Stores `value` under `key`: a new key becomes the most recent entry, evicting the oldest
   /// one if the cache is full; an existing key keeps its place and nothing is evicted.
-  void set(const K& key, V value) {
-    const auto lock = this->lock();
-    if (const auto found = index_.find(key); found != index_.end()) {
-      found->second->second = std::move(value);
-      return;
-    }
-    if (limit_ != 0 && entries_.size() >= limit_) evict_oldest();
-    append(key, std::move(value));
-  }
+  void set(const K& key, V value);
 
   /// Removes `key`; returns whether it was there (an entry may have been evicted meanwhile, so
   /// a missing key is not an error).
-  bool erase(const K& key) {
-    const auto lock = this->lock();
-    const auto found = index_.find(key);
-    if (found == index_.end()) return false;
-    entries_.erase(found->second);
-    index_.erase(found);
-    return true;
-  }
+  bool erase(const K& key);
 
   /// Whether `key` is cached; does not change its recency.
-  bool contains(const K& key) const {
-    const auto lock = this->lock();
-    return index_.contains(key);
-  }
+  bool contains(const K& key) const;
 
-  std::size_t size() const {
-    const auto lock = this->lock();
-    return entries_.size();
-  }
+  std::size_t size() const;
   bool empty() const { return size() == 0; }
 
-  void clear() {
-    const auto lock = this->lock();
-    entries_.clear();
-    index_.clear();
-  }
+  void clear();
 
   /// Sets every pair of `pairs` (an existing key keeps its place), then evicts the oldest
   /// entries until the limit holds, as Mode's `update`: pairs early in a long update may be
   /// evicted by later ones.
   template <class R = std::initializer_list<std::pair<K, V>>>
   requires detail::PairRangeOf<R, K, V>
-  void update(const R& pairs) {
-    const auto lock = this->lock();
-    for (const auto& pair : pairs) {
-      if (const auto found = index_.find(pair.first); found != index_.end()) {
-        found->second->second = pair.second;
-      } else {
-        append(pair.first, pair.second);
-      }
-    }
-    while (limit_ != 0 && entries_.size() > limit_) evict_oldest();
-  }
+  void update(const R& pairs);
 
   /// Removes and returns the newest entry (`last`) or the oldest; std::out_of_range if empty.
-  std::pair<K, V> popitem(bool last = true) {
-    const auto lock = this->lock();
-    if (entries_.empty()) throw std::out_of_range("mode::LRUCache::popitem: the cache is empty");
-    const auto it = last ? std::prev(entries_.end()) : entries_.begin();
-    std::pair<K, V> item(it->first, std::move(it->second));
-    index_.erase(it->first);
-    entries_.erase(it);
-    return item;
-  }
+  std::pair<K, V> popitem(bool last = true);
 
   /// Adds `delta` to the value of `key`, makes it the most recent entry and returns the new
   /// value. A string value must hold a decimal integer (surrounding whitespace and a sign
@@ -200,40 +131,12 @@ class LRUCache {
   /// Throws std::out_of_range if the key is absent or an integer result overflows, and
   /// std::invalid_argument if a string value is not an integer; the entry is then unchanged
   /// (Mode loses it).
-  incr_type incr(const K& key, incr_type delta = 1) requires detail::Incrementable<V> {
-    const auto lock = this->lock();
-    const auto it = find_or_throw(key, "incr");
-    incr_type result{};
-    if constexpr (std::is_same_v<V, std::string>) {
-      result = add(parse_integer(it->second), delta);
-      it->second = std::to_string(result);
-    } else {
-      result = add(it->second, delta);
-      it->second = result;
-    }
-    touch(it);
-    return result;
-  }
+  incr_type incr(const K& key, incr_type delta = 1) requires detail::Incrementable<V>;
 
   /// Snapshots, oldest entry first; they do not change recency.
-  std::vector<std::pair<K, V>> items() const {
-    const auto lock = this->lock();
-    return {entries_.begin(), entries_.end()};
-  }
-  std::vector<K> keys() const {
-    const auto lock = this->lock();
-    std::vector<K> out;
-    out.reserve(entries_.size());
-    for (const auto& entry : entries_) out.push_back(entry.first);
-    return out;
-  }
-  std::vector<V> values() const {
-    const auto lock = this->lock();
-    std::vector<V> out;
-    out.reserve(entries_.size());
-    for (const auto& entry : entries_) out.push_back(entry.second);
-    return out;
-  }
+  std::vector<std::pair<K, V>> items() const;
+  std::vector<K> keys() const;
+  std::vector<V> values() const;
 
   /// Iteration oldest to newest without changing recency; not guarded by the mutex.
   const_iterator begin() const noexcept { return entries_.begin(); }
@@ -242,70 +145,13 @@ class LRUCache {
  private:
   using entry_iterator = typename std::list<value_type>::iterator;
 
-  std::unique_lock<std::mutex> lock() const {
-    if (!thread_safety_) return {};
-    return std::unique_lock<std::mutex>(mutex_);
-  }
-
-  entry_iterator find_or_throw(const K& key, const char* what) {
-    const auto found = index_.find(key);
-    if (found == index_.end()) {
-      throw std::out_of_range(std::string("mode::LRUCache::") + what + ": no such key");
-    }
-    return found->second;
-  }
-
-  entry_iterator touch(entry_iterator it) {
-    entries_.splice(entries_.end(), entries_, it);
-    return it;
-  }
-
-  void append(const K& key, V value) {
-    entries_.emplace_back(key, std::move(value));
-    try {
-      index_.emplace(key, std::prev(entries_.end()));
-    } catch (...) {
-      entries_.pop_back();
-      throw;
-    }
-  }
-
-  void evict_oldest() {
-    index_.erase(entries_.front().first);
-    entries_.pop_front();
-  }
-
-  static incr_type add(incr_type a, incr_type b) {
-    if constexpr (std::is_integral_v<incr_type>) {
-      incr_type sum{};
-      if (__builtin_add_overflow(a, b, &sum)) {
-        throw std::out_of_range("mode::LRUCache::incr: the result overflows");
-      }
-      return sum;
-    } else {
-      return a + b;
-    }
-  }
-
-  static long long parse_integer(std::string_view text) {
-    constexpr std::string_view kWhitespace = " \t\n\v\f\r";
-    std::string_view digits = text;
-    digits.remove_prefix(std::min(digits.find_first_not_of(kWhitespace), digits.size()));
-    digits.remove_suffix(digits.size() - (digits.find_last_not_of(kWhitespace) + 1));
-    // from_chars takes a '-' but not a '+'; Python's int() takes either, once.
-    if (digits.starts_with('+') && !digits.substr(1).starts_with('-')) digits.remove_prefix(1);
-    long long value = 0;
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    if (error == std::errc::result_out_of_range) {
-      throw std::out_of_range("mode::LRUCache::incr: the value \"" + std::string(text) +
-                              "\" overflows");
-    }
-    if (error != std::errc() || end != digits.data() + digits.size() || digits.empty()) {
-      throw std::invalid_argument("mode::LRUCache::incr: the value \"" + std::string(text) +
-                                  "\" is not an integer");
-    }
-    return value;
-  }
+  std::unique_lock<std::mutex> lock() const;
+  entry_iterator find_or_throw(const K& key, const char* what);
+  entry_iterator touch(entry_iterator it);
+  void append(const K& key, V value);
+  void evict_oldest();
+  static incr_type add(incr_type a, incr_type b);
+  static long long parse_integer(std::string_view text);
 
   std::size_t limit_;
   bool thread_safety_;
@@ -329,67 +175,31 @@ class Heap {
   Heap() = default;
   explicit Heap(Compare comp) : comp_(std::move(comp)) {}
   /// Heapifies `data` as heapq.heapify does.
-  explicit Heap(std::vector<T> data, Compare comp = Compare())
-      : data_(std::move(data)), comp_(std::move(comp)) {
-    heapify();
-  }
+  explicit Heap(std::vector<T> data, Compare comp = Compare());
   Heap(std::initializer_list<T> data, Compare comp = Compare())
       : Heap(std::vector<T>(data), std::move(comp)) {}
 
   /// Adds `item`.
-  void push(T item) {
-    data_.push_back(std::move(item));
-    sift_down(0, data_.size() - 1);
-  }
+  void push(T item);
 
   /// Removes and returns the smallest element; std::out_of_range if the heap is empty.
-  T pop() {
-    if (data_.empty()) throw std::out_of_range("mode::Heap::pop: the heap is empty");
-    T last = std::move(data_.back());
-    data_.pop_back();
-    if (data_.empty()) return last;
-    T top = std::move(data_.front());
-    data_.front() = std::move(last);
-    sift_up(0);
-    return top;
-  }
+  T pop();
 
   /// Push then pop in one step: returns `item` itself when it is not greater than the top
   /// (then the heap is unchanged), else the top, with `item` taking its place.
-  T pushpop(T item) {
-    if (!data_.empty() && comp_(data_.front(), item)) {
-      std::swap(item, data_.front());
-      sift_up(0);
-    }
-    return item;
-  }
+  T pushpop(T item);
 
   /// Pop then push in one step: returns the old top, which may be greater than `item`;
   /// std::out_of_range if the heap is empty.
-  T replace(T item) {
-    if (data_.empty()) throw std::out_of_range("mode::Heap::replace: the heap is empty");
-    std::swap(item, data_.front());
-    sift_up(0);
-    return item;
-  }
+  T replace(T item);
 
   /// Inserts `item` before position `index` of the layout, then restores the invariant
   /// (heapify, O(n)). Kept for Mode's API; `push` is the O(log n) way to add.
   /// std::out_of_range if `index > size()`.
-  void insert(std::size_t index, T item) {
-    if (index > data_.size()) {
-      throw std::out_of_range("mode::Heap::insert: index " + std::to_string(index) +
-                              " is past the end (size " + std::to_string(data_.size()) + ")");
-    }
-    data_.insert(data_.begin() + static_cast<std::ptrdiff_t>(index), std::move(item));
-    heapify();
-  }
+  void insert(std::size_t index, T item);
 
   /// The smallest element; std::out_of_range if the heap is empty.
-  const T& top() const {
-    if (data_.empty()) throw std::out_of_range("mode::Heap::top: the heap is empty");
-    return data_.front();
-  }
+  const T& top() const;
 
   /// The `n` greatest elements, greatest first; equal elements keep their layout order
   /// (heapq.nlargest is `sorted(data, reverse=True)[:n]`).
@@ -413,13 +223,7 @@ class Heap {
   /// The element at position `index` of the layout (unchecked).
   const T& operator[](std::size_t index) const noexcept { return data_[index]; }
   /// The element at position `index` of the layout; std::out_of_range past the end.
-  const T& at(std::size_t index) const {
-    if (index >= data_.size()) {
-      throw std::out_of_range("mode::Heap::at: index " + std::to_string(index) +
-                              " is past the end (size " + std::to_string(data_.size()) + ")");
-    }
-    return data_[index];
-  }
+  const T& at(std::size_t index) const;
 
   /// The layout, as heapq keeps it in a list.
   const std::vector<T>& data() const noexcept { return data_; }
@@ -430,80 +234,21 @@ class Heap {
   const_iterator end() const noexcept { return data_.end(); }
 
  private:
-  void heapify() {
-    for (std::size_t i = data_.size() / 2; i-- > 0;) sift_up(i);
-  }
+  void heapify();
 
   // heapq's _siftdown: moves the item at `pos` up towards `start` while it beats its parent.
-  void sift_down(std::size_t start, std::size_t pos) {
-    T item = std::move(data_[pos]);
-    while (pos > start) {
-      const std::size_t parent = (pos - 1) / 2;
-      if (!comp_(item, data_[parent])) break;
-      data_[pos] = std::move(data_[parent]);
-      pos = parent;
-    }
-    data_[pos] = std::move(item);
-  }
+  void sift_down(std::size_t start, std::size_t pos);
 
   // heapq's _siftup: moves the smaller child up until a leaf is reached, then sifts the item
   // down from there (fewer comparisons than stopping early, and the layout heapq produces).
-  void sift_up(std::size_t pos) {
-    const std::size_t end = data_.size();
-    const std::size_t start = pos;
-    T item = std::move(data_[pos]);
-    std::size_t child = 2 * pos + 1;
-    while (child < end) {
-      const std::size_t right = child + 1;
-      if (right < end && !comp_(data_[child], data_[right])) child = right;
-      data_[pos] = std::move(data_[child]);
-      pos = child;
-      child = 2 * pos + 1;
-    }
-    data_[pos] = std::move(item);
-    sift_down(start, pos);
-  }
+  void sift_up(std::size_t pos);
 
   // The first n of a stable sort by `before`, in O(size · log n).
   template <class Before>
-  std::vector<T> select(std::size_t n, Before before) const {
-    std::vector<std::size_t> order(data_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const std::size_t count = std::min(n, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
-                      order.end(), [&](std::size_t i, std::size_t j) {
-                        if (before(data_[i], data_[j])) return true;
-                        if (before(data_[j], data_[i])) return false;
-                        return i < j;
-                      });
-    std::vector<T> out;
-    out.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) out.push_back(data_[order[i]]);
-    return out;
-  }
+  std::vector<T> select(std::size_t n, Before before) const;
 
   template <class Key>
-  std::vector<T> select_by_key(std::size_t n, Key& key, bool largest) const {
-    // Each key is computed once, as heapq does.
-    std::vector<std::decay_t<std::invoke_result_t<Key&, const T&>>> keys;
-    keys.reserve(data_.size());
-    for (const auto& item : data_) keys.push_back(std::invoke(key, item));
-    std::vector<std::size_t> order(data_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    const std::size_t count = std::min(n, order.size());
-    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(count),
-                      order.end(), [&](std::size_t i, std::size_t j) {
-                        const bool i_first = largest ? keys[j] < keys[i] : keys[i] < keys[j];
-                        const bool j_first = largest ? keys[i] < keys[j] : keys[j] < keys[i];
-                        if (i_first) return true;
-                        if (j_first) return false;
-                        return i < j;
-                      });
-    std::vector<T> out;
-    out.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) out.push_back(data_[order[i]]);
-    return out;
-  }
+  std::vector<T> select_by_key(std::size_t n, Key& key, bool largest) const;
 
   std::vector<T> data_;
   [[no_unique_address]] Compare comp_;
@@ -535,54 +280,29 @@ class ManagedUserDict {
   virtual ~ManagedUserDict() = default;
 
   /// The value of `key` after `on_key_get(key)`; std::out_of_range if absent.
-  const V& get(const K& key) {
-    on_key_get(key);
-    const auto found = data_.find(key);
-    if (found == data_.end()) throw std::out_of_range("mode::ManagedUserDict::get: no such key");
-    return found->second;
-  }
+  const V& get(const K& key);
   /// The value of `key`, or `fallback` if absent; calls `on_key_get(key)` either way.
-  V get(const K& key, V fallback) {
-    on_key_get(key);
-    const auto found = data_.find(key);
-    return found == data_.end() ? fallback : found->second;
-  }
+  V get(const K& key, V fallback);
 
   /// `on_key_set(key, value)`, then stores the value.
-  void set(const K& key, V value) {
-    on_key_set(key, value);
-    data_.insert_or_assign(key, std::move(value));
-  }
+  void set(const K& key, V value);
 
   /// `on_key_del(key)`, then removes the key; std::out_of_range if it was absent.
-  void erase(const K& key) {
-    on_key_del(key);
-    if (data_.erase(key) == 0) {
-      throw std::out_of_range("mode::ManagedUserDict::erase: no such key");
-    }
-  }
+  void erase(const K& key);
 
   /// `on_key_set` for every pair, in order, then stores them all (a later pair for the same
   /// key wins).
   template <class R = std::initializer_list<std::pair<K, V>>>
   requires detail::PairRangeOf<R, K, V>
-  void update(const R& pairs) {
-    for (const auto& pair : pairs) on_key_set(pair.first, pair.second);
-    raw_update(pairs);
-  }
+  void update(const R& pairs);
 
   /// Stores the pairs without calling hooks.
   template <class R = std::initializer_list<std::pair<K, V>>>
   requires detail::PairRangeOf<R, K, V>
-  void raw_update(const R& pairs) {
-    for (const auto& pair : pairs) data_.insert_or_assign(pair.first, pair.second);
-  }
+  void raw_update(const R& pairs);
 
   /// `on_clear()`, then removes everything.
-  void clear() {
-    on_clear();
-    data_.clear();
-  }
+  void clear();
 
   bool contains(const K& key) const { return data_.contains(key); }
   std::size_t size() const noexcept { return data_.size(); }
@@ -637,115 +357,54 @@ class ManagedUserSet {
   virtual ~ManagedUserSet() = default;
 
   /// `on_add(item)` and insertion, if `item` is new.
-  void add(const T& item) {
-    if (data_.contains(item)) return;
-    on_add(item);
-    data_.insert(item);
-  }
+  void add(const T& item);
 
   /// `on_discard(item)` and removal, if `item` is present.
-  void discard(const T& item) {
-    const auto found = data_.find(item);
-    if (found == data_.end()) return;
-    on_discard(item);
-    data_.erase(found);
-  }
+  void discard(const T& item);
 
   /// Like `discard`, but std::out_of_range if `item` is absent.
-  void remove(const T& item) {
-    const auto found = data_.find(item);
-    if (found == data_.end()) throw std::out_of_range("mode::ManagedUserSet::remove: no such item");
-    on_discard(item);
-    data_.erase(found);
-  }
+  void remove(const T& item);
 
   /// Removes and returns the first element in iteration order, after `on_discard`;
   /// std::out_of_range if the set is empty.
-  T pop() {
-    if (data_.empty()) throw std::out_of_range("mode::ManagedUserSet::pop: the set is empty");
-    const auto first = data_.begin();
-    on_discard(*first);
-    T item = *first;
-    data_.erase(first);
-    return item;
-  }
+  T pop();
 
   /// `on_clear()`, then removes everything.
-  void clear() {
-    on_clear();
-    data_.clear();
-  }
+  void clear();
 
   /// Adds the elements of `other` without calling hooks.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  void raw_update(const R& other) {
-    for (auto&& item : other) data_.insert(item);
-  }
+  void raw_update(const R& other);
 
   // ---- in-place set algebra ----
 
   /// Adds every element of `other` (union); `on_change(other − self, {})`.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  void update(const R& other) {
-    Set added = minus(as_set(other), data_);
-    on_change(added, Set());
-    for (auto& item : added) data_.insert(item);
-  }
+  void update(const R& other);
   /// Keeps only the elements also in `other`; `on_change({}, self − other)`.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  void intersection_update(const R& other) {
-    const Set removed = minus(data_, as_set(other));
-    on_change(Set(), removed);
-    for (const auto& item : removed) data_.erase(item);
-  }
+  void intersection_update(const R& other);
   /// Removes the elements of `other`; `on_change({}, self ∩ other)`.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  void difference_update(const R& other) {
-    const Set removed = intersect(data_, as_set(other));
-    on_change(Set(), removed);
-    for (const auto& item : removed) data_.erase(item);
-  }
+  void difference_update(const R& other);
   /// Keeps the elements in exactly one of the two; `on_change(other − self, self ∩ other)`.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  void symmetric_difference_update(const R& other) {
-    const Set o = as_set(other);
-    const Set added = minus(o, data_);
-    const Set removed = intersect(data_, o);
-    on_change(added, removed);
-    for (const auto& item : removed) data_.erase(item);
-    for (const auto& item : added) data_.insert(item);
-  }
+  void symmetric_difference_update(const R& other);
 
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  ManagedUserSet& operator|=(const R& other) {
-    update(other);
-    return *this;
-  }
+  ManagedUserSet& operator|=(const R& other);
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  ManagedUserSet& operator&=(const R& other) {
-    intersection_update(other);
-    return *this;
-  }
+  ManagedUserSet& operator&=(const R& other);
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  ManagedUserSet& operator-=(const R& other) {
-    difference_update(other);
-    return *this;
-  }
+  ManagedUserSet& operator-=(const R& other);
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  ManagedUserSet& operator^=(const R& other) {
-    symmetric_difference_update(other);
-    return *this;
-  }
+  ManagedUserSet& operator^=(const R& other);
 
   // ---- set algebra returning a plain Set (no hooks) ----
 
   /// The elements of either (Python's `union`; `union` is a C++ keyword).
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  Set union_(const R& other) const {
-    Set out = data_;
-    for (auto&& item : other) out.insert(item);
-    return out;
-  }
+  Set union_(const R& other) const;
   template <detail::RangeOf<T> R = std::initializer_list<T>>
   Set intersection(const R& other) const {
     return intersect(data_, as_set(other));
@@ -755,14 +414,7 @@ class ManagedUserSet {
     return minus(data_, as_set(other));
   }
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  Set symmetric_difference(const R& other) const {
-    const Set o = as_set(other);
-    Set out = minus(data_, o);
-    for (const auto& item : o) {
-      if (!data_.contains(item)) out.insert(item);
-    }
-    return out;
-  }
+  Set symmetric_difference(const R& other) const;
   template <detail::RangeOf<T> R = std::initializer_list<T>>
   Set operator|(const R& other) const {
     return union_(other);
@@ -782,26 +434,13 @@ class ManagedUserSet {
 
   /// No element in common.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  bool isdisjoint(const R& other) const {
-    for (auto&& item : other) {
-      if (data_.contains(item)) return false;
-    }
-    return true;
-  }
+  bool isdisjoint(const R& other) const;
   /// Every element is also in `other`.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  bool issubset(const R& other) const {
-    const Set o = as_set(other);
-    return std::ranges::all_of(data_, [&](const T& item) { return o.contains(item); });
-  }
+  bool issubset(const R& other) const;
   /// Every element of `other` is also here.
   template <detail::RangeOf<T> R = std::initializer_list<T>>
-  bool issuperset(const R& other) const {
-    for (auto&& item : other) {
-      if (!data_.contains(item)) return false;
-    }
-    return true;
-  }
+  bool issuperset(const R& other) const;
 
   bool contains(const T& item) const { return data_.contains(item); }
   std::size_t size() const noexcept { return data_.size(); }
@@ -830,27 +469,13 @@ class ManagedUserSet {
 
  private:
   template <class R>
-  static Set as_set(const R& range) {
-    Set out;
-    for (auto&& item : range) out.insert(item);
-    return out;
-  }
-  static Set minus(const Set& a, const Set& b) {
-    Set out;
-    for (const auto& item : a) {
-      if (!b.contains(item)) out.insert(item);
-    }
-    return out;
-  }
-  static Set intersect(const Set& a, const Set& b) {
-    Set out;
-    for (const auto& item : a) {
-      if (b.contains(item)) out.insert(item);
-    }
-    return out;
-  }
+  static Set as_set(const R& range);
+  static Set minus(const Set& a, const Set& b);
+  static Set intersect(const Set& a, const Set& b);
 
   Set data_;
 };
 
 }  // namespace mode
+
+#include <mode/impl/collections.hpp>

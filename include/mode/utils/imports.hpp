@@ -31,71 +31,29 @@ class FactoryMapping {
  public:
   FactoryMapping() = default;
   /// Registers each pair in order (see `add`).
-  FactoryMapping(std::initializer_list<std::pair<std::string, T>> factories) {
-    for (const auto& [name, value] : factories) add(name, value);
-  }
+  FactoryMapping(std::initializer_list<std::pair<std::string, T>> factories);
 
   /// Registers `value` under `name`; registering a name again replaces its value in place, as
   /// assigning to Mode's mapping does. Throws std::invalid_argument for an empty name or one
   /// that is already an alias.
-  void add(std::string name, T value) {
-    if (name.empty()) throw std::invalid_argument("FactoryMapping: empty name");
-    if (aliases_.contains(name))
-      throw std::invalid_argument("FactoryMapping: '" + name + "' is already an alias");
-    const auto it = find(name);
-    if (it != entries_.end()) {
-      it->second = std::move(value);
-      return;
-    }
-    entries_.emplace_back(std::move(name), std::move(value));
-  }
+  void add(std::string name, T value);
 
   /// Makes `alias` another name for the registered `name`. Throws std::invalid_argument for an
   /// empty alias, an alias that is a registered name, or an unknown `name`.
-  void add_alias(std::string alias, const std::string& name) {
-    if (alias.empty()) throw std::invalid_argument("FactoryMapping: empty alias");
-    if (find(alias) != entries_.end())
-      throw std::invalid_argument("FactoryMapping: alias '" + alias + "' is a registered name");
-    if (find(name) == entries_.end()) throw unknown(name);
-    aliases_.insert_or_assign(std::move(alias), name);
-  }
+  void add_alias(std::string alias, const std::string& name);
 
   /// The value of a registered name or alias; throws std::invalid_argument otherwise.
-  const T& by_name(std::string_view name) const {
-    const auto alias = aliases_.find(name);
-    const std::string_view target = alias != aliases_.end() ? alias->second : name;
-    const auto it = find(target);
-    if (it == entries_.end()) throw unknown(name);
-    return it->second;
-  }
+  const T& by_name(std::string_view name) const;
 
   /// The value registered under the scheme of `url`: `by_url("kafka://localhost")` is
   /// `by_name("kafka")`. Throws std::invalid_argument for a URL without `scheme://`.
-  const T& by_url(std::string_view url) const {
-    const auto sep = url.find("://");
-    if (sep == std::string_view::npos || sep == 0)
-      throw std::invalid_argument("FactoryMapping: URL has no scheme: '" + std::string(url) + "'");
-    std::string scheme(url.substr(0, sep));
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return by_name(scheme);
-  }
+  const T& by_url(std::string_view url) const;
 
   /// Every registered value, in registration order (aliases add nothing).
-  std::vector<std::reference_wrapper<const T>> iterate() const {
-    std::vector<std::reference_wrapper<const T>> out;
-    out.reserve(entries_.size());
-    for (const auto& entry : entries_) out.emplace_back(entry.second);
-    return out;
-  }
+  std::vector<std::reference_wrapper<const T>> iterate() const;
 
   /// The registered names, in registration order.
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    out.reserve(entries_.size());
-    for (const auto& entry : entries_) out.push_back(entry.first);
-    return out;
-  }
+  std::vector<std::string> names() const;
   /// Alias → name.
   const std::map<std::string, std::string, std::less<>>& aliases() const noexcept {
     return aliases_;
@@ -118,17 +76,12 @@ class FactoryMapping {
                         [&](const auto& entry) { return entry.first == name; });
   }
 
-  std::invalid_argument unknown(std::string_view name) const {
-    std::vector<std::string> known = names();
-    for (const auto& [alias, target] : aliases_) known.push_back(alias);
-    std::string message = "FactoryMapping: unknown name '" + std::string(name) + "'";
-    const std::string hint = didyoumean(known, name);
-    if (!hint.empty()) message += "! " + hint;
-    return std::invalid_argument(message);
-  }
+  std::invalid_argument unknown(std::string_view name) const;
 
   Entries entries_;
   std::map<std::string, std::string, std::less<>> aliases_;
 };
 
 }  // namespace mode
+
+#include <mode/impl/imports.hpp>

@@ -82,14 +82,7 @@ class LocalStack {
     Guard() noexcept = default;
     Guard(Guard&& other) noexcept
         : stack_(std::exchange(other.stack_, nullptr)), chain_(other.chain_) {}
-    Guard& operator=(Guard&& other) noexcept {
-      if (this != &other) {
-        reset();
-        stack_ = std::exchange(other.stack_, nullptr);
-        chain_ = other.chain_;
-      }
-      return *this;
-    }
+    Guard& operator=(Guard&& other) noexcept;
     ~Guard() { reset(); }
     /// Pops now instead of at the end of the scope (idempotent).
     void reset() noexcept {
@@ -109,105 +102,39 @@ class LocalStack {
 
   /// Pushes `value` on this chain's stack; the returned guard pops it at the end of its scope
   /// (Mode's `with stack.push(x):`).
-  awaitable<Guard> push(T value) {
-    const ChainId chain = co_await this_chain();
-    co_return push(chain, std::move(value));
-  }
+  awaitable<Guard> push(T value);
   /// Pushes `value` on this chain's stack; `pop` removes it.
-  awaitable<void> push_without_automatic_cleanup(T value) {
-    const ChainId chain = co_await this_chain();
-    push_without_automatic_cleanup(chain, std::move(value));
-  }
+  awaitable<void> push_without_automatic_cleanup(T value);
   /// Removes and returns the top of this chain's stack; throws LocalStackEmpty if it is empty.
-  awaitable<T> pop() {
-    const ChainId chain = co_await this_chain();
-    co_return pop(chain);
-  }
+  awaitable<T> pop();
   /// A copy of the top of this chain's stack, or nothing.
-  awaitable<std::optional<T>> top() {
-    const ChainId chain = co_await this_chain();
-    co_return top(chain);
-  }
+  awaitable<std::optional<T>> top();
   /// A copy of this chain's stack, bottom first (empty if nothing was pushed).
-  awaitable<std::vector<T>> stack() {
-    const ChainId chain = co_await this_chain();
-    co_return stack(chain);
-  }
+  awaitable<std::vector<T>> stack();
   /// The depth of this chain's stack.
-  awaitable<std::size_t> size() {
-    const ChainId chain = co_await this_chain();
-    co_return size(chain);
-  }
+  awaitable<std::size_t> size();
 
   // The same operations for a chain looked up before (`co_await this_chain()`): no coroutine.
 
-  Guard push(ChainId chain, T value) {
-    push_without_automatic_cleanup(chain, std::move(value));
-    return Guard(this, chain);
-  }
-  void push_without_automatic_cleanup(ChainId chain, T value) {
-    if (!chain) throw std::invalid_argument("LocalStack: no coroutine chain");
-    const std::lock_guard lock(mutex_);
-    stacks_[chain].push_back(std::move(value));
-  }
-  T pop(ChainId chain) {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    if (it == stacks_.end()) throw LocalStackEmpty();
-    T value = std::move(it->second.back());
-    it->second.pop_back();
-    if (it->second.empty()) stacks_.erase(it);
-    return value;
-  }
-  std::optional<T> top(ChainId chain) const {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    if (it == stacks_.end()) return std::nullopt;
-    return it->second.back();
-  }
-  std::vector<T> stack(ChainId chain) const {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    return it == stacks_.end() ? std::vector<T>{} : it->second;
-  }
-  std::size_t size(ChainId chain) const {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    return it == stacks_.end() ? 0 : it->second.size();
-  }
+  Guard push(ChainId chain, T value);
+  void push_without_automatic_cleanup(ChainId chain, T value);
+  T pop(ChainId chain);
+  std::optional<T> top(ChainId chain) const;
+  std::vector<T> stack(ChainId chain) const;
+  std::size_t size(ChainId chain) const;
   /// Removes the topmost item equal to `value` from `chain`'s stack; returns whether there was one
   /// (for owners that must leave even when scopes were not nested).
-  bool remove(ChainId chain, const T& value) noexcept {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    if (it == stacks_.end()) return false;
-    std::vector<T>& items = it->second;
-    for (auto i = items.size(); i-- > 0;) {
-      if (items[i] == value) {
-        items.erase(items.begin() + static_cast<std::ptrdiff_t>(i));
-        if (items.empty()) stacks_.erase(it);
-        return true;
-      }
-    }
-    return false;
-  }
+  bool remove(ChainId chain, const T& value) noexcept;
   /// Chains that have a non-empty stack.
-  std::size_t chains() const {
-    const std::lock_guard lock(mutex_);
-    return stacks_.size();
-  }
+  std::size_t chains() const;
 
  private:
-  void pop_quietly(ChainId chain) noexcept {
-    const std::lock_guard lock(mutex_);
-    const auto it = stacks_.find(chain);
-    if (it == stacks_.end()) return;
-    it->second.pop_back();
-    if (it->second.empty()) stacks_.erase(it);
-  }
+  void pop_quietly(ChainId chain) noexcept;
 
   mutable std::mutex mutex_;
   std::unordered_map<ChainId, std::vector<T>> stacks_;
 };
 
 }  // namespace mode
+
+#include <mode/impl/locals.hpp>

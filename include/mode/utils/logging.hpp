@@ -148,33 +148,12 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
   /// At ERROR, followed by ": " and the current exception's type and message (Mode's
   /// `log.exception`); call it from a catch block.
   template <class... A>
-  void exception(fmt::format_string<A...> f, A&&... args) const noexcept {
-    if (!enabled(LogLevel::err)) return;
-    try {
-      fmt::memory_buffer buf;
-      owner_->format_log_prefix(buf);
-      const std::size_t prefix = buf.size();
-      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
-      append_current_exception(buf);
-      write(LogLevel::err, buf, prefix, {});
-    } catch (...) {
-    }
-  }
+  void exception(fmt::format_string<A...> f, A&&... args) const noexcept;
 
  private:
   template <class... A>
   void log_with(std::initializer_list<LogField> fields, LogLevel level, fmt::format_string<A...> f,
-                A&&... args) const noexcept {
-    if (!enabled(level)) return;
-    try {
-      fmt::memory_buffer buf;
-      owner_->format_log_prefix(buf);
-      const std::size_t prefix = buf.size();
-      fmt::format_to(std::back_inserter(buf), f, std::forward<A>(args)...);
-      write(level, buf, prefix, fields);
-    } catch (...) {
-    }
-  }
+                A&&... args) const noexcept;
   static bool devlog_enabled() noexcept;
   static void append_current_exception(fmt::memory_buffer& buf);
   /// Logs `buf`, whose first `prefix` bytes are the owner's prefix, with `fields`.
@@ -185,3 +164,5 @@ class CompositeLogger : public detail::LevelHelpers<CompositeLogger> {
 };
 
 }  // namespace mode
+
+#include <mode/impl/logging.hpp>

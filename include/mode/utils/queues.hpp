@@ -6,11 +6,14 @@
 #include <mode/detail/wait_list.hpp>
 #include <mode/utils/locks.hpp>
 
+#include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -59,9 +62,39 @@ class FlowControlQueueBase {
   /// Pressure-drop callbacks registered by `put_nowait_enhanced` and not called yet.
   std::size_t pending_pressure_drops() const noexcept { return pending_drops_.size(); }
 
+  /// The items queued now.
+  virtual std::size_t qsize() const noexcept = 0;
+
+  /// What the queue has counted since it was made, for metrics (OperationsEndpoint::watch).
+  struct Stats {
+    std::uint64_t pressure_highs = 0;  ///< `put_nowait_enhanced` calls that reported high pressure
+    std::uint64_t pressure_drops = 0;  ///< pressure-drop callbacks called
+    std::uint64_t flow_control_waits = 0;  ///< `put` calls that waited for flow control
+    std::uint64_t full_waits = 0;          ///< `put` calls that waited for room
+    /// The time `put` calls spent waiting, for either reason (waits that ended in an exception
+    /// are counted but not timed).
+    std::chrono::nanoseconds put_wait_time{0};
+  };
+  const Stats& stats() const noexcept { return stats_; }
+
+  /// A pointer to this queue that expires when the queue is destroyed, for who reads a queue that
+  /// may go away (OperationsEndpoint::watch). Lock it only on the queue's loop.
+  std::weak_ptr<const FlowControlQueueBase> lifetime() const;
+
  protected:
   FlowControlQueueBase(std::size_t maxsize, FlowControlEvent* flow_control, bool clear_on_resume);
   virtual ~FlowControlQueueBase();
+
+  /// Counts a `put` that waits in `count`, and returns when it began.
+  static std::chrono::steady_clock::time_point begin_put_wait(std::uint64_t& count) noexcept {
+    ++count;
+    return std::chrono::steady_clock::now();
+  }
+  /// Adds the time of a put's wait that ended (a wait that threw is not timed: the queue may be
+  /// gone).
+  void end_put_wait(std::chrono::steady_clock::time_point since) noexcept {
+    stats_.put_wait_time += std::chrono::steady_clock::now() - since;
+  }
 
   /// Suspends in `list` until woken; throws `operation_aborted` if cancelled or cleared.
   static awaitable<void> park(detail::WaitList& list);
@@ -88,14 +121,7 @@ class FlowControlQueueBase {
   /// pressure.
   template <class Same, class MakeDrop>
   bool enter_pressure_high(std::size_t size, const Same& same, const MakeDrop& make_drop,
-                           const void* key) {
-    for (const PressureDrop& p : pending_drops_)
-      if (same(p)) return false;
-    if (size < pressure_high_size()) return false;
-    pending_drops_.push_back(PressureDrop{make_drop(), key});
-    on_pressure_high();
-    return true;
-  }
+                           const void* key);
   /// Mode's endorse-drop check, run by a get that sees `size` items: at most
   /// `pressure_drop_size()` (and some) calls the oldest pending drop callback, none calls them all;
   /// then the hook.
@@ -108,6 +134,7 @@ class FlowControlQueueBase {
   std::deque<std::exception_ptr> errors_;
   detail::WaitList getters_;
   detail::WaitList putters_;
+  Stats stats_;
 
  private:
   friend class FlowControlEvent;
@@ -115,6 +142,7 @@ class FlowControlQueueBase {
 
   FlowControlEvent* managed_by_ = nullptr;
   std::deque<PressureDrop> pending_drops_;
+  mutable std::shared_ptr<const char> lifetime_;  // made by the first lifetime()
 };
 
 /// A FIFO queue of `T` with an optional capacity, whose `put` also waits while its
@@ -148,24 +176,17 @@ class FlowControlQueue : public FlowControlQueueBase {
                    bool clear_on_resume = false)
       : FlowControlQueueBase(maxsize, &flow_control, clear_on_resume) {}
 
-  std::size_t qsize() const noexcept { return items_.size(); }
+  std::size_t qsize() const noexcept override { return items_.size(); }
   std::size_t size() const noexcept { return items_.size(); }
   /// No items and no pending errors.
   bool empty() const noexcept { return items_.empty() && errors_.empty(); }
   bool full() const noexcept { return maxsize_ != 0 && items_.size() >= maxsize_; }
 
   /// Appends `value`, first waiting while flow control is suspended, then while the queue is full.
-  awaitable<void> put(T value) {
-    if (flow_control_ && !flow_control_->is_active()) co_await flow_control_->acquire();
-    while (full()) co_await park(putters_);
-    push(std::move(value));
-  }
+  awaitable<void> put(T value);
 
   /// Appends `value` now, or throws QueueFull. Ignores flow control.
-  void put_nowait(T value) {
-    if (full()) throw QueueFull();
-    push(std::move(value));
-  }
+  void put_nowait(T value);
 
   /// Appends `value` now, even beyond `maxsize`, ignoring flow control; returns true, after
   /// calling the hook `on_pressure_high()` then `on_pressure_high`, when this put finds the queue
@@ -177,83 +198,32 @@ class FlowControlQueue : public FlowControlQueueBase {
   requires std::invocable<High&> && std::invocable < std::decay_t<Drop>
   & > &&std::equality_comparable<std::decay_t<Drop>>&&
           std::copy_constructible<std::decay_t<Drop>> bool
-          put_nowait_enhanced(T value, High&& on_pressure_high, Drop&& on_pressure_drop) {
-    using D = std::decay_t<Drop>;
-    const D& drop = on_pressure_drop;
-    const auto same = [&drop](const PressureDrop& p) {
-      const D* fn = p.key == nullptr ? p.fn.template target<D>() : nullptr;
-      return fn != nullptr && *fn == drop;
-    };
-    return enhanced(std::move(value), on_pressure_high, same, std::forward<Drop>(on_pressure_drop),
-                    nullptr);
-  }
+          put_nowait_enhanced(T value, High&& on_pressure_high, Drop&& on_pressure_drop);
   /// The same, for any callable `on_pressure_drop`, recognised as pending by `key` instead
   /// (Mode compares the callbacks; C++ lambdas cannot be compared): usually the address of the
   /// producer it resumes. `key` must not be null.
   template <class High, class Drop>
   requires std::invocable<High&> && std::invocable < std::decay_t<Drop>
   & > &&std::copy_constructible<std::decay_t<Drop>> bool put_nowait_enhanced(
-          T value, High&& on_pressure_high, Drop&& on_pressure_drop, const void* key) {
-    if (key == nullptr) throw std::invalid_argument("put_nowait_enhanced: null key");
-    const auto same = [key](const PressureDrop& p) { return p.key == key; };
-    return enhanced(std::move(value), on_pressure_high, same, std::forward<Drop>(on_pressure_drop),
-                    key);
-  }
+          T value, High&& on_pressure_high, Drop&& on_pressure_drop, const void* key);
 
   /// Removes and returns the oldest item, waiting for one; raises the oldest pending error first
   /// (ThrowableQueue). Finding the queue empty, it first calls every pending pressure-drop
   /// callback (Mode).
-  awaitable<T> get() {
-    if (!errors_.empty()) raise_error(!items_.empty());
-    if (items_.empty()) maybe_endorse_pressure_drop(0);
-    for (;;) {
-      if (!errors_.empty()) raise_error(!items_.empty());
-      if (!items_.empty()) co_return take();
-      co_await park(getters_);
-    }
-  }
+  awaitable<T> get();
 
   /// Removes and returns the oldest item now, or throws QueueEmpty; raises a pending error first.
   /// Calls a pending pressure-drop callback when the queue has drained enough (class comment).
-  T get_nowait() {
-    if (!errors_.empty()) raise_error(!items_.empty());
-    maybe_endorse_pressure_drop(items_.size());
-    if (items_.empty()) throw QueueEmpty();
-    return take();
-  }
+  T get_nowait();
 
-  void clear() noexcept override {
-    items_.clear();
-    errors_.clear();
-    abort_putters();
-  }
+  void clear() noexcept override;
 
  private:
   template <class High, class Same, class Drop>
   bool enhanced(T&& value, High& on_pressure_high, const Same& same, Drop&& on_pressure_drop,
-                const void* key) {
-    const auto make_drop = [&] {
-      return std::function<void()>(std::forward<Drop>(on_pressure_drop));
-    };
-    const bool high = this->enter_pressure_high(items_.size(), same, make_drop, key);
-    if (high) on_pressure_high();
-    push(std::move(value));
-    return high;
-  }
-
-  void push(T&& value) {
-    items_.push_back(std::move(value));
-    wake_one(getters_);
-  }
-
-  T take() {
-    T value = std::move(items_.front());
-    items_.pop_front();
-    wake_one(putters_);
-    // A consumer woken for an item that another took meanwhile waits again: pass the wake-up on.
-    if (!items_.empty()) wake_one(getters_);
-    return value;
-  }
+                const void* key);
+  void push(T&& value);
+  T take();
 
   std::deque<T> items_;
 };
@@ -270,13 +240,11 @@ class ThrowableQueue : public FlowControlQueue<T> {
   using FlowControlQueue<T>::FlowControlQueue;
 
   /// Queues `error` for the next `get`, waking a waiting consumer.
-  void throw_(std::exception_ptr error) {
-    if (!error) throw std::invalid_argument("ThrowableQueue::throw_: null exception_ptr");
-    this->errors_.push_back(std::move(error));
-    this->wake_one(this->getters_);
-  }
+  void throw_(std::exception_ptr error);
   /// The number of errors not yet raised.
   std::size_t pending_errors() const noexcept { return this->errors_.size(); }
 };
 
 }  // namespace mode
+
+#include <mode/impl/queues.hpp>

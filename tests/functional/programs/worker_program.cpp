@@ -1,5 +1,7 @@
 // A Worker program the functional tests run as a subprocess; `--scenario` picks its behaviour.
+#include <mode/operations.hpp>
 #include <mode/supervisors.hpp>
+#include <mode/utils/queues.hpp>
 #include <mode/worker.hpp>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +18,8 @@
 #include <thread>
 
 namespace program {
+
+mode::Worker* the_worker = nullptr;  // set by main
 
 // Blocks the loop thread; the blocking detector must name it (the binary is linked -rdynamic).
 __attribute__((noinline)) void block_the_loop(double seconds) {
@@ -93,6 +97,11 @@ class App : public mode::Service {
     }
   }
   mode::awaitable<void> on_started() override {
+    // A queue for /metrics to show: 3 items of 100.
+    if (*scenario_ == "supervised_crash" && the_worker->options().web_port) {
+      the_worker->operations_endpoint()->watch(jobs_, "jobs");
+      for (int i = 0; i < 3; ++i) jobs_.put_nowait(i);
+    }
     log.info("ready");
     std::cout << "printed to stdout" << std::endl;
     co_return;
@@ -130,6 +139,7 @@ class App : public mode::Service {
     (void)stopped;
   }
   const std::string* scenario_;
+  mode::FlowControlQueue<int> jobs_{100};
 };
 
 }  // namespace program
@@ -139,6 +149,7 @@ int main(int argc, char** argv) {
   mode::WorkerOptions options;
   options.loglevel = "info";
   mode::Worker worker(std::make_shared<program::App>(&scenario), options);
+  program::the_worker = &worker;
   CLI::App& cli = worker.cli();
   cli.add_option("--scenario", scenario,
                  "clean, crash, crash_errno, out_of_memory, start_fail, start_cancelled, "
