@@ -188,6 +188,14 @@ awaitable<std::string> next_event(StreamClient* c) {
   co_return event;
 }
 
+// A console alone on a free port, started on `ctx`; `options` give the rest.
+std::shared_ptr<Console> started_console(asio::io_context& ctx, ConsoleOptions options) {
+  options.port = 0;
+  auto console = std::make_shared<Console>(options);
+  run(ctx, console->start());
+  return console;
+}
+
 TEST_F(ConsoleTest, StreamSendsTheTreeAtOnceThenEachChange) {
   StreamClient client(ctx);
   run(ctx, open_stream(&client, console->port()));
@@ -247,10 +255,8 @@ TEST(Console, StreamOutlivesTheAnswerTimeoutAndEndsPromptlyOnStop) {
 TEST(Console, AStreamEndsWhenItsClientGoesAway) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.max_connections = 1;
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   {
     StreamClient client(ctx);
     run(ctx, open_stream(&client, console->port()));
@@ -375,10 +381,8 @@ awaitable<std::string> read_all(tcp::socket* socket) {
 TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.answer_timeout = 600.0;  // the idle ones stay for the whole test
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   std::vector<tcp::socket> idle;
   for (int i = 0; i < 3; ++i) idle.push_back(idle_client(ctx, console->port()));
   const std::string response = run(ctx, exchange(console->port(), get("/health")));
@@ -392,11 +396,9 @@ TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
 TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.max_connections = 2;
   options.answer_timeout = 600.0;
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   std::vector<tcp::socket> idle;
   for (int i = 0; i < 2; ++i) idle.push_back(idle_client(ctx, console->port()));
   // Accepted in order: the two idle ones take the two places.
@@ -417,10 +419,8 @@ TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
 TEST(Console, AClientThatSendsNothingIsDroppedAfterTheAnswerTimeout) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.answer_timeout = 0.2;
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   tcp::socket idle = idle_client(ctx, console->port());
   EXPECT_EQ(run(ctx, read_all(&idle)), "");  // closed by the console, nothing sent
   EXPECT_EQ(console->state(), "running");
