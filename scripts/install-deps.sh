@@ -3,8 +3,9 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libboost1.81-dev libboost-json1.81-dev libspdlog-dev libfmt-dev
           libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev graphviz clang libclang-rt-dev clang-16
-          liburing-dev libsystemd-dev systemd prometheus-cpp-dev prometheus python3-yaml)
+          liburing-dev libsystemd-dev systemd prometheus-cpp-dev prometheus python3-yaml chromium)
 # prometheus is there for promtool (the /metrics test), not for its daemon: see policy-rc.d below.
+# chromium is there for its headless mode (the console page's test), not as a browser.
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

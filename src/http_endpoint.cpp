@@ -2,6 +2,7 @@
 #include <mode/http_endpoint.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -31,8 +32,20 @@ http::response<http::string_body> response_of(HttpAnswer a) {
   if (a.status == 405) res.set(http::field::allow, "GET");
   res.keep_alive(false);
   res.body() = std::move(a.body);
-  res.prepare_payload();
+  // A streamed answer has no length: its body ends when the connection closes.
+  if (a.streamed)
+    res.set(http::field::cache_control, "no-cache");
+  else
+    res.prepare_payload();
   return res;
+}
+
+// Writes all of `data`; owns what it uses, since a stop or a timeout may leave it behind.
+awaitable<bool> write_all(std::shared_ptr<tcp::socket> socket, std::string data) {
+  const auto [ec, n] =
+      co_await asio::async_write(*socket, asio::buffer(data), asio::as_tuple(use_awaitable));
+  (void)n;
+  co_return !ec;
 }
 
 HttpAnswer plain(unsigned status, std::string body) { return {status, {}, std::move(body)}; }
@@ -114,38 +127,87 @@ awaitable<void> HttpEndpoint::connection(tcp::socket socket) {
     std::size_t* n;
     ~Count() { --*n; }
   } count{&connections_};
-  const WaitResult<void> r = co_await wait(respond(std::move(socket)), options_.answer_timeout);
-  (void)r;  // stopped or timed out: the socket closes with the cancelled answer
+  auto shared = std::make_shared<tcp::socket>(std::move(socket));
+  // Stopped or timed out: the socket closes with the cancelled answer.
+  WaitResult<std::optional<HttpRequest>> r =
+      co_await wait(respond(shared), options_.answer_timeout);
+  if (!r.result || !*r.result) co_return;
+  HttpStream out(*this, std::move(shared));
+  co_await stream(std::move(**r.result), std::move(out));
 }
 
-awaitable<void> HttpEndpoint::respond(tcp::socket socket) {
+awaitable<std::optional<HttpRequest>> HttpEndpoint::respond(std::shared_ptr<tcp::socket> socket) {
   boost::beast::flat_buffer buffer(kMaxRequest);
   http::request_parser<http::string_body> parser;
   parser.header_limit(kMaxRequest);
   parser.body_limit(kMaxRequest);
   const auto [read_ec, n] =
-      co_await http::async_read(socket, buffer, parser, asio::as_tuple(use_awaitable));
+      co_await http::async_read(*socket, buffer, parser, asio::as_tuple(use_awaitable));
   (void)n;
   // Gone before sending anything, or cut off by the stop: nobody to answer.
-  if (read_ec == http::error::end_of_stream || read_ec == asio::error::operation_aborted) co_return;
+  if (read_ec == http::error::end_of_stream || read_ec == asio::error::operation_aborted)
+    co_return std::nullopt;
 
   HttpAnswer a;
+  HttpRequest request;
   if (read_ec) {
     a = plain(400, "bad request\n");
   } else if (parser.get().method() != http::verb::get) {
     a = plain(405, fmt::format("{} is read-only: GET only\n", label()));
   } else {
-    std::string_view target = parser.get().target();
-    a = answer(target.substr(0, target.find('?')));
+    const std::string_view target = parser.get().target();
+    request.target = target.substr(0, target.find('?'));
+    request.accept = std::string_view(parser.get()[http::field::accept]);
+    a = co_await answer(request);
   }
+  const bool streamed = a.streamed;
   http::response<http::string_body> res = response_of(std::move(a));
   const auto [write_ec, written] =
-      co_await http::async_write(socket, res, asio::as_tuple(use_awaitable));
+      co_await http::async_write(*socket, res, asio::as_tuple(use_awaitable));
   (void)written;
-  if (!write_ec) {
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_send, ignored);
-  }
+  if (write_ec) co_return std::nullopt;
+  if (streamed) co_return request;
+  boost::system::error_code ignored;
+  socket->shutdown(tcp::socket::shutdown_send, ignored);
+  co_return std::nullopt;
+}
+
+awaitable<void> HttpEndpoint::stream(HttpRequest request, HttpStream out) {
+  (void)request;
+  (void)out;
+  co_return;
+}
+
+HttpStream::~HttpStream() {
+  if (!socket_) return;  // moved from
+  boost::system::error_code ignored;
+  socket_->shutdown(tcp::socket::shutdown_send, ignored);
+  socket_->close(ignored);
+}
+
+awaitable<bool> HttpStream::write(std::string data) {
+  const Seconds timeout = endpoint_->options_.answer_timeout;
+  const WaitResult<bool> r = co_await endpoint_->wait(write_all(socket_, std::move(data)), timeout);
+  co_return r.result.value_or(false);
+}
+
+void HttpStream::write_now(std::string_view data) noexcept {
+  boost::system::error_code ec;
+  socket_->non_blocking(true, ec);
+  std::size_t sent = 0;
+  while (!ec && sent < data.size())
+    sent += socket_->write_some(asio::buffer(data.substr(sent)), ec);
+}
+
+bool HttpStream::open() const noexcept {
+  // A client of a stream sends nothing after its request: a readable socket means it closed.
+  char byte = 0;
+  boost::system::error_code ec;
+  socket_->non_blocking(true, ec);
+  if (ec) return false;
+  const std::size_t n = socket_->receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+  if (ec == asio::error::would_block) return true;
+  return !ec && n > 0;
 }
 
 }  // namespace mode

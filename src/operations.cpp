@@ -369,16 +369,19 @@ void OperationsEndpoint::watch(const FlowControlQueueBase& queue, std::string na
   metrics_->queues.push_back(WatchedQueue{std::move(name), queue.lifetime()});
 }
 
-HttpAnswer OperationsEndpoint::answer(std::string_view target) {
-  if (target == "/livez") return {200, "text/plain; charset=utf-8", "ok\n"};
+awaitable<HttpAnswer> OperationsEndpoint::answer(HttpRequest request) {
+  const std::string& target = request.target;
+  if (target == "/livez") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
   if (target == "/readyz") {
     const std::vector<std::string> reasons = not_ready();
-    if (reasons.empty()) return {200, "text/plain; charset=utf-8", "ready\n"};
-    return {503, "text/plain; charset=utf-8", fmt::format("{}\n", fmt::join(reasons, "\n"))};
+    if (reasons.empty()) co_return HttpAnswer{200, "text/plain; charset=utf-8", "ready\n"};
+    co_return HttpAnswer{503, "text/plain; charset=utf-8",
+                         fmt::format("{}\n", fmt::join(reasons, "\n"))};
   }
-  if (target == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics()};
-  return {404, "text/plain; charset=utf-8",
-          fmt::format("no such page: {} (try /livez, /readyz, /metrics)\n", target)};
+  if (target == "/metrics")
+    co_return HttpAnswer{200, "text/plain; version=0.0.4; charset=utf-8", metrics()};
+  co_return HttpAnswer{404, "text/plain; charset=utf-8",
+                       fmt::format("no such page: {} (try /livez, /readyz, /metrics)\n", target)};
 }
 
 }  // namespace mode

@@ -195,6 +195,14 @@ void SupervisorStrategy::count_restart() {
   restarts_.push_back(now);
 }
 
+std::size_t SupervisorStrategy::restarts_in_window() const {
+  if (!executor()) return 0;  // never started: nothing counted
+  const Clock::time_point now = detail::TimerQueue::of(executor()).now();
+  const auto over = options_.over.duration();
+  return static_cast<std::size_t>(std::count_if(
+      restarts_.begin(), restarts_.end(), [&](Clock::time_point t) { return now - t < over; }));
+}
+
 double SupervisorStrategy::backoff_delay(Entry& e) {
   const Backoff& b = *options_.backoff;
   const Clock::time_point now = detail::TimerQueue::of(executor()).now();

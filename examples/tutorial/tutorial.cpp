@@ -2,6 +2,7 @@
 // websocket server that echoes and broadcasts each page view, and a user cache, run by
 // mode::Worker (Ctrl-C stops it).
 //   tutorial [--host 127.0.0.1] [--port 8000] [--ws-port 8001] [--web-port 8080] ...
+//   (--test-crash LABEL:SECONDS, for tests: crashes that service, to observe a crash)
 //   then: curl http://127.0.0.1:8000/ (and a websocket client on ws://127.0.0.1:8001/)
 #include <mode/service.hpp>
 #include <mode/signals.hpp>
@@ -22,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 namespace tutorial {
@@ -254,12 +256,32 @@ class UserCache : public mode::Service {
   void remove_expired() { std::cout << "REMOVING EXPIRED USERS" << std::endl; }
 };
 
+/// What `--test-crash LABEL:SECONDS` asks for: a crash, for tests of what observes one.
+struct TestCrash {
+  std::string label;  // empty: none
+  double seconds = 0;
+};
+
+/// The service labelled `label` in the tree under `s` (`s` included), or null.
+mode::Service* find_service(mode::Service& s, const std::string& label) {
+  if (s.label() == label) return &s;
+  for (const mode::Service::ServicePtr& child : s.dependencies())
+    if (mode::Service* found = find_service(*child, label)) return found;
+  return nullptr;
+}
+
 class AppService : public mode::Service {
  public:
-  AppService(const std::string* host, const int* port, const int* ws_port)
-      : host_(host), port_(port), ws_port_(ws_port) {}
+  AppService(const std::string* host, const int* port, const int* ws_port,
+             const TestCrash* test_crash)
+      : host_(host), port_(port), ws_port_(ws_port), test_crash_(test_crash) {}
 
  protected:
+  mode::awaitable<void> on_started() override {
+    if (!test_crash_->label.empty()) add_future(crash_later(), "test_crash");
+    co_return;
+  }
+
   std::vector<ServicePtr> on_init_dependencies() override {
     auto websockets = std::make_shared<Websockets>(host_, ws_port_);
     auto webserver = std::make_shared<Webserver>(host_, port_);
@@ -270,10 +292,37 @@ class AppService : public mode::Service {
   }
 
  private:
+  mode::awaitable<void> crash_later() {
+    const bool slept = co_await sleep(test_crash_->seconds);
+    if (!slept) co_return;
+    mode::Service* victim = find_service(*this, test_crash_->label);
+    if (victim == nullptr)
+      throw std::runtime_error("--test-crash: no service labelled " + test_crash_->label);
+    victim->crash(std::make_exception_ptr(std::runtime_error("crashed by --test-crash")));
+  }
+
   const std::string* host_;
   const int* port_;
   const int* ws_port_;
+  const TestCrash* test_crash_;
 };
+
+/// Parses `LABEL:SECONDS` into `into`; the error CLI11 reports, or "".
+std::string parse_test_crash(const std::string& text, TestCrash& into) {
+  const std::size_t colon = text.rfind(':');
+  const std::string why = "expected LABEL:SECONDS (seconds >= 0), got " + text;
+  if (colon == 0 || colon == std::string::npos) return why;
+  try {
+    std::size_t used = 0;
+    const double seconds = std::stod(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || !(seconds >= 0 && seconds < 1e9)) return why;
+    into.label = text.substr(0, colon);
+    into.seconds = seconds;
+  } catch (const std::exception&) {
+    return why;
+  }
+  return "";
+}
 
 }  // namespace tutorial
 
@@ -284,7 +333,9 @@ int main(int argc, char** argv) {
   mode::WorkerOptions options;
   options.loglevel = "info";
   options.redirect_stdouts = false;  // the manual's output prints these lines as they are
-  mode::Worker worker(std::make_shared<tutorial::AppService>(&host, &port, &ws_port), options);
+  tutorial::TestCrash test_crash;
+  mode::Worker worker(std::make_shared<tutorial::AppService>(&host, &port, &ws_port, &test_crash),
+                      options);
   worker.cli()
       .add_option("--host", host, "Address of the web and websocket servers (default 127.0.0.1)")
       ->check(CLI::ValidIPV4);
@@ -294,5 +345,15 @@ int main(int argc, char** argv) {
   worker.cli()
       .add_option("--ws-port", ws_port, "Port of the websocket server (0: any free port)")
       ->check(CLI::Range(0, 65535));
+  worker.cli()
+      .add_option_function<std::string>(
+          "--test-crash",
+          [&test_crash](const std::string& text) {
+            const std::string why = tutorial::parse_test_crash(text, test_crash);
+            if (!why.empty()) throw CLI::ValidationError("--test-crash", why);
+          },
+          "For tests: crash the service labelled LABEL, SECONDS after the start")
+      ->type_name("LABEL:SECONDS")
+      ->group("Testing");
   return worker.execute_from_commandline(argc, argv);
 }

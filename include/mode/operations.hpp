@@ -8,7 +8,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 namespace mode {
@@ -71,7 +70,7 @@ class OperationsEndpoint : public HttpEndpoint {
 
  protected:
   awaitable<void> on_start() override;
-  HttpAnswer answer(std::string_view target) override;
+  awaitable<HttpAnswer> answer(HttpRequest request) override;
 
  private:
   awaitable<void> heartbeat();

@@ -99,6 +99,10 @@ class SupervisorStrategy : public Service, public SupervisorHook {
   const SupervisedStats& stats(const Service& s) const;
   /// How many times this supervisor gave up (max restarts exceeded, or a Forfeit strategy).
   std::uint64_t give_ups() const noexcept { return give_ups_; }
+  const SupervisorOptions& options() const noexcept { return options_; }
+  /// The restarts counted in the window that ends now (of the last `over` seconds): one more
+  /// than `max_restarts` makes the supervisor give up.
+  std::size_t restarts_in_window() const;
 
   /// True if `s` has not crashed.
   virtual bool service_operational(const Service& s) const noexcept { return !s.crashed(); }

@@ -12,7 +12,6 @@
 #include <fstream>
 #include <functional>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,21 +63,11 @@ std::string body_of(const std::string& response) {
   return at == std::string::npos ? std::string() : response.substr(at + 4);
 }
 
-// promtool from PATH, or empty.
-std::string find_promtool() {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path != nullptr ? path : "");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = dir + "/promtool";
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
 
 // Checks the body of a /metrics response with `promtool check metrics` (the test fails if it
 // complains: any output or a non-zero status); false when promtool is missing.
 bool checked_by_promtool(const std::string& response) {
-  const std::string promtool = find_promtool();
+  const std::string promtool = mode::testing::find_program("promtool");
   if (promtool.empty()) return false;
   const std::string file = ::testing::TempDir() + "mode_metrics.txt";
   std::ofstream(file) << body_of(response);

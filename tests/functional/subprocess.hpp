@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -139,6 +140,20 @@ class Subprocess {
   std::string err_;
   std::optional<int> status_;
 };
+
+/// The program `name` found on PATH (its path), or "".
+inline std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "";
+  for (std::size_t at = 0; at <= dirs.size();) {
+    std::size_t end = dirs.find(':', at);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string candidate = dirs.substr(at, end - at) + "/" + name;
+    if (end > at && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    at = end + 1;
+  }
+  return "";
+}
 
 /// The lines of `text` that contain `needle`, in order.
 inline std::vector<std::string> lines_with(const std::string& text, std::string_view needle) {

@@ -1,6 +1,7 @@
 // The tutorial demo as a real process on a free port: HTTP requests, then SIGTERM.
 #include "http_client.hpp"
 #include "subprocess.hpp"
+#include "tutorial_process.hpp"
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,26 +30,10 @@ using mode::testing::http_get;
 using mode::testing::lines_with;
 using mode::testing::read_all;
 using mode::testing::send_get;
+using mode::testing::served_port;
 using mode::testing::Subprocess;
+using mode::testing::tutorial;
 using ::testing::HasSubstr;
-
-// The tutorial with `args`, its websocket server on a free port unless `args` name one.
-Subprocess tutorial(std::vector<std::string> args) {
-  if (std::find(args.begin(), args.end(), "--ws-port") == args.end()) {
-    args.push_back("--ws-port");
-    args.push_back("0");
-  }
-  args.insert(args.begin(), MODE_TUTORIAL);
-  return Subprocess(std::move(args));
-}
-
-// The port `service` (Webserver or Websockets) logged that it serves on.
-int served_port(const std::string& log, const std::string& service = "Webserver") {
-  std::smatch m;
-  const std::regex re(R"(\[\^--)" + service + R"(\]: Serving on port (\d+))");
-  if (!std::regex_search(log, m, re)) return -1;
-  return std::stoi(m[1].str());
-}
 
 TEST(TutorialProcess, ServesPageViewsAndStopsOnSigterm) {
   Subprocess p = tutorial({"--port", "0"});

@@ -378,12 +378,13 @@ TEST(WorkerProcess, DebugModeServesTheConsoleOnLoopback) {
   const std::string err = p.err();
   const auto port =
       static_cast<std::uint16_t>(std::stoi(err.substr(err.find(serving) + serving.size())));
-  const std::string tree = http_get(port, "/");
+  const std::string tree = http_get(port, "/tree");
   EXPECT_THAT(tree, HasSubstr("HTTP/1.1 200 OK"));
   EXPECT_THAT(tree, HasSubstr("\"tree\":{\"label\":\"Worker\",\"state\":\"running\""));
   EXPECT_THAT(tree, HasSubstr("{\"label\":\"Child\",\"state\":\"running\""));
   EXPECT_THAT(http_get(port, "/health"), HasSubstr("{\"status\":\"ok\"}"));
   EXPECT_THAT(http_get(port, "/graph"), HasSubstr("\"Worker\" -> \"App\""));
+  EXPECT_THAT(http_get(port, "/"), HasSubstr("Content-Type: text/html"));
   p.kill(SIGTERM);
   EXPECT_EQ(p.wait(), 0) << p.output();
 }

@@ -11,12 +11,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -97,7 +100,7 @@ class ConsoleTest : public ::testing::Test {
 };
 
 TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
-  const std::string response = ask(get("/"));
+  const std::string response = ask(get("/tree"));
   EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"));
   EXPECT_THAT(response, HasSubstr("\r\nConnection: close\r\n"));
   const std::string body = body_of(response);
@@ -116,7 +119,158 @@ TEST_F(ConsoleTest, TreeIsTheWholeServiceTreeAsJson) {
   EXPECT_THAT(body, HasSubstr("\"tasks\":[\"serve\",\"connection\",\"wait\"],\"suspended\":[\"wait "
                               "(5.0 s left) in "));
   EXPECT_THAT(body, HasSubstr("mode::HttpEndpoint::connection("));
-  EXPECT_THAT(body_of(ask(get("/tree"))), StartsWith("{\"pid\":"));
+  // A supervisor shows its strategy and its restart window.
+  EXPECT_THAT(body, HasSubstr("\"supervisor\":{\"strategy\":\"ForfeitOneForOneSupervisor\","
+                              "\"max_restarts\":100,\"over\":1E0,\"restarts_in_window\":0,"
+                              "\"give_ups\":0},\"children\":[{\"label\":\"App\""));
+}
+
+// A request with an Accept header.
+std::string get(const std::string& target, const std::string& accept) {
+  return "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nAccept: " + accept + "\r\n\r\n";
+}
+
+TEST_F(ConsoleTest, RootIsAPageForBrowsersAndJsonForScriptsThatAskForIt) {
+  const std::string page = ask(get("/"));
+  EXPECT_THAT(page, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"));
+  EXPECT_THAT(body_of(page), StartsWith("<!doctype html>"));
+  EXPECT_THAT(body_of(page), HasSubstr("new EventSource(\"/stream\")"));
+  // Self-contained: nothing to fetch from another host.
+  EXPECT_THAT(body_of(page), ::testing::Not(HasSubstr("http")));
+  const std::string browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+  EXPECT_THAT(body_of(ask(get("/", browser))), StartsWith("<!doctype html>"));
+  for (const std::string accept : {"application/json", "application/json, text/plain, */*"}) {
+    const std::string json = ask(get("/", accept));
+    EXPECT_THAT(json, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"));
+    EXPECT_THAT(body_of(json), StartsWith("{\"pid\":")) << accept;
+  }
+  EXPECT_THAT(body_of(ask(get("/tree", browser))), StartsWith("{\"pid\":"));
+}
+
+TEST_F(ConsoleTest, GraphSvgIsTheGraphDrawnByGraphviz) {
+  const std::string response = ask(get("/graph.svg"));
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\n"));
+  EXPECT_THAT(body_of(response), HasSubstr("<svg"));
+  EXPECT_THAT(body_of(response), HasSubstr(">Console</text>"));
+  EXPECT_EQ(ask(get("/graph.svg")), response);  // drawn once for the same graph
+}
+
+TEST_F(ConsoleTest, GraphSvgIsTheDotTextWithoutGraphviz) {
+  const std::string path = std::getenv("PATH") != nullptr ? std::getenv("PATH") : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  const std::string response = ask(get("/graph.svg"));
+  ::setenv("PATH", path.c_str(), 1);
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: text/vnd.graphviz\r\n"));
+  EXPECT_EQ(body_of(response), console->graph_dot());
+}
+
+// A client of `GET /stream`: what it received so far, read a piece at a time.
+struct StreamClient {
+  explicit StreamClient(asio::io_context& ctx) : socket(ctx) {}
+  tcp::socket socket;
+  std::string received;
+};
+
+awaitable<void> open_stream(StreamClient* c, std::uint16_t port) {
+  co_await c->socket.async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                                   mode::use_awaitable);
+  const std::string request = get("/stream");
+  co_await asio::async_write(c->socket, asio::buffer(request), mode::use_awaitable);
+}
+
+// The next event (or comment) the stream sends, without its blank line; "" at the end.
+awaitable<std::string> next_event(StreamClient* c) {
+  const auto [ec, n] = co_await asio::async_read_until(c->socket, asio::dynamic_buffer(c->received),
+                                                       "\n\n", asio::as_tuple(mode::use_awaitable));
+  if (ec) co_return "";
+  std::string event = c->received.substr(0, n - 2);
+  c->received.erase(0, n);
+  co_return event;
+}
+
+// A console alone on a free port, started on `ctx`; `options` give the rest.
+std::shared_ptr<Console> started_console(asio::io_context& ctx, ConsoleOptions options) {
+  options.port = 0;
+  auto console = std::make_shared<Console>(options);
+  run(ctx, console->start());
+  return console;
+}
+
+TEST_F(ConsoleTest, StreamSendsTheTreeAtOnceThenEachChange) {
+  StreamClient client(ctx);
+  run(ctx, open_stream(&client, console->port()));
+  const std::string head = run(ctx, next_event(&client));
+  EXPECT_THAT(head, StartsWith("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"));
+  EXPECT_THAT(head, HasSubstr("\r\nCache-Control: no-cache\r\n"));
+  EXPECT_THAT(head, ::testing::Not(HasSubstr("Content-Length")));
+  EXPECT_THAT(head, ::testing::EndsWith("\r\n\r\nretry: 1000"));
+  const std::string first = run(ctx, next_event(&client));
+  EXPECT_THAT(first, StartsWith("data: {\"pid\":"));
+  EXPECT_EQ(std::count(first.begin(), first.end(), '\n'), 0) << first;
+  EXPECT_THAT(first, HasSubstr("{\"label\":\"App\",\"state\":\"running\""));
+
+  const auto crashed_at = std::chrono::steady_clock::now();
+  app->crash(std::make_exception_ptr(std::runtime_error("down")));
+  std::string update;
+  while (update.find("\"state\":\"crashed\"") == std::string::npos) {
+    update = run(ctx, next_event(&client), std::chrono::seconds(2));
+    ASSERT_FALSE(update.empty()) << "the stream ended";
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - crashed_at, std::chrono::seconds(1));
+  EXPECT_THAT(update, HasSubstr("{\"label\":\"App\",\"state\":\"crashed\""));
+}
+
+TEST(Console, StreamOutlivesTheAnswerTimeoutAndEndsPromptlyOnStop) {
+  asio::io_context ctx;
+  auto root = std::make_shared<Service>();
+  auto app = root->add_dependency(std::make_shared<Worked>());
+  ConsoleOptions options;
+  options.port = 0;
+  options.answer_timeout = 0.2;
+  auto console = root->add_dependency(std::make_shared<Console>(options));
+  run(ctx, root->start());
+  StreamClient client(ctx);
+  run(ctx, open_stream(&client, console->port()));
+  run(ctx, next_event(&client));  // the head
+  EXPECT_THAT(run(ctx, next_event(&client)), StartsWith("data: {\"pid\":"));
+  // Well past the answer timeout, the stream is still there and still follows the tree.
+  run(ctx, root->sleep(0.6));
+  app->label_ = "Renamed";
+  std::string update;
+  while (update.find("\"label\":\"Renamed\"") == std::string::npos) {
+    update = run(ctx, next_event(&client), std::chrono::seconds(2));
+    ASSERT_FALSE(update.empty()) << "the stream ended";
+  }
+  // The stop does not wait for the client: the stream sends how the tree ended, then ends.
+  const auto stopping_at = std::chrono::steady_clock::now();
+  run(ctx, root->stop(), std::chrono::seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping_at, std::chrono::seconds(1));
+  std::string last;
+  for (std::string e = run(ctx, next_event(&client)); !e.empty(); e = run(ctx, next_event(&client)))
+    last = e;
+  EXPECT_THAT(last, HasSubstr("\"label\":\"Console\",\"state\":\"stopping\""));
+  EXPECT_EQ(client.received, "");  // then the end of the stream
+}
+
+TEST(Console, AStreamEndsWhenItsClientGoesAway) {
+  asio::io_context ctx;
+  ConsoleOptions options;
+  options.max_connections = 1;
+  auto console = started_console(ctx, options);
+  {
+    StreamClient client(ctx);
+    run(ctx, open_stream(&client, console->port()));
+    run(ctx, next_event(&client));
+    EXPECT_THAT(run(ctx, next_event(&client)), StartsWith("data: "));
+  }
+  // Its place is free again once the console noticed (within a sample).
+  std::string answered;
+  for (int i = 0; i < 100 && !answered.starts_with("HTTP/1.1 200"); ++i) {
+    run(ctx, console->sleep(0.05));
+    answered = run(ctx, exchange(console->port(), get("/health")));
+  }
+  EXPECT_THAT(answered, StartsWith("HTTP/1.1 200 OK\r\n"));
+  run(ctx, console->stop());
 }
 
 TEST(Console, AServiceOnItsOwnThreadShowsOnlyItsState) {
@@ -138,7 +292,7 @@ TEST_F(ConsoleTest, JsonEscapesLabelsAndCrashReasons) {
   app->label_ = "A \"quoted\"\\label";
   app->crash(std::make_exception_ptr(std::runtime_error("line one\nline\ttwo\x01")));
   mode::testing::poll(ctx);
-  const std::string body = body_of(ask(get("/")));
+  const std::string body = body_of(ask(get("/tree")));
   EXPECT_THAT(body, HasSubstr("\"label\":\"A \\\"quoted\\\"\\\\label\",\"state\":\"crashed\""));
   EXPECT_THAT(body,
               HasSubstr("\"crash_reason\":\"std::runtime_error('line one\\nline\\ttwo\\u0001')\""));
@@ -167,7 +321,8 @@ TEST_F(ConsoleTest, HealthTurns503WhenAServiceCrashes) {
 TEST_F(ConsoleTest, OtherRequestsGetClearErrors) {
   const std::string missing = ask(get("/nope"));
   EXPECT_THAT(missing, StartsWith("HTTP/1.1 404 Not Found\r\n"));
-  EXPECT_EQ(body_of(missing), "no such page: /nope (try /, /graph, /health)\n");
+  EXPECT_EQ(body_of(missing),
+            "no such page: /nope (try /, /tree, /stream, /graph, /graph.svg, /health)\n");
   EXPECT_THAT(ask("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
               StartsWith("HTTP/1.1 405 Method Not Allowed\r\n"));
   EXPECT_THAT(ask("hello\r\n\r\n"), StartsWith("HTTP/1.1 400 Bad Request\r\n"));
@@ -226,10 +381,8 @@ awaitable<std::string> read_all(tcp::socket* socket) {
 TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.answer_timeout = 600.0;  // the idle ones stay for the whole test
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   std::vector<tcp::socket> idle;
   for (int i = 0; i < 3; ++i) idle.push_back(idle_client(ctx, console->port()));
   const std::string response = run(ctx, exchange(console->port(), get("/health")));
@@ -243,11 +396,9 @@ TEST(Console, IdleConnectionsDoNotBlockAnotherClient) {
 TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.max_connections = 2;
   options.answer_timeout = 600.0;
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   std::vector<tcp::socket> idle;
   for (int i = 0; i < 2; ++i) idle.push_back(idle_client(ctx, console->port()));
   // Accepted in order: the two idle ones take the two places.
@@ -268,10 +419,8 @@ TEST(Console, ConnectionsBeyondTheBoundAreRefusedAtOnce) {
 TEST(Console, AClientThatSendsNothingIsDroppedAfterTheAnswerTimeout) {
   asio::io_context ctx;
   ConsoleOptions options;
-  options.port = 0;
   options.answer_timeout = 0.2;
-  auto console = std::make_shared<Console>(options);
-  run(ctx, console->start());
+  auto console = started_console(ctx, options);
   tcp::socket idle = idle_client(ctx, console->port());
   EXPECT_EQ(run(ctx, read_all(&idle)), "");  // closed by the console, nothing sent
   EXPECT_EQ(console->state(), "running");
