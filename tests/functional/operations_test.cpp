@@ -63,7 +63,6 @@ std::string body_of(const std::string& response) {
   return at == std::string::npos ? std::string() : response.substr(at + 4);
 }
 
-
 // Checks the body of a /metrics response with `promtool check metrics` (the test fails if it
 // complains: any output or a non-zero status); false when promtool is missing.
 bool checked_by_promtool(const std::string& response) {

@@ -3,10 +3,10 @@
 #include <mode/supervisors.hpp>
 #include <mode/testing.hpp>
 
+#include "service_fixture.hpp"
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -187,17 +187,7 @@ TEST_F(EventRingTest, ASupervisorRecordsTheBackoffDelayAndGivingUp) {
 TEST_F(EventRingTest, AStopPastItsBoundIsRecordedWithTheStep) {
   struct Stubborn : Service {
     Stubborn() { task(&Stubborn::stubborn, "stubborn"); }
-    awaitable<void> stubborn() {
-      const auto ex = co_await boost::asio::this_coro::executor;
-      boost::asio::steady_timer t(ex, 1h);
-      for (;;) {
-        try {
-          co_await t.async_wait(mode::use_awaitable);
-        } catch (...) {
-        }
-        co_await boost::asio::this_coro::reset_cancellation_state();
-      }
-    }
+    awaitable<void> stubborn() { return service_test::hang_ignoring_cancellation(); }
   };
   auto s = std::make_shared<Stubborn>();
   s->shutdown_timeout = 5.0;

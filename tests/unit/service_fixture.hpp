@@ -109,4 +109,17 @@ inline awaitable<void> count_until_cancelled(int* n) {
   }
 }
 
+// Waits forever, ignoring cancellation, as badly written code does.
+inline awaitable<void> hang_ignoring_cancellation() {
+  const auto ex = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer t(ex, 1h);
+  for (;;) {
+    try {
+      co_await t.async_wait(mode::use_awaitable);
+    } catch (...) {
+    }
+    co_await boost::asio::this_coro::reset_cancellation_state();
+  }
+}
+
 }  // namespace service_test

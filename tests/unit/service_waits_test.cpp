@@ -69,19 +69,6 @@ TEST_F(ServiceTest, SuspensionsSayWhatWaitsWhereWithTheTimeLeft) {
   EXPECT_TRUE(s->suspensions().empty());
 }
 
-// Waits forever, ignoring cancellation, as badly written code does.
-awaitable<void> hang_ignoring_cancellation() {
-  const auto ex = co_await boost::asio::this_coro::executor;
-  boost::asio::steady_timer t(ex, 1h);
-  for (;;) {
-    try {
-      co_await t.async_wait(mode::use_awaitable);
-    } catch (...) {
-    }
-    co_await boost::asio::this_coro::reset_cancellation_state();
-  }
-}
-
 TEST_F(ServiceTest, AStopHungJoiningTasksNamesTheTasks) {
   mode::ManualClock clock;
   mode::use_clock(ctx, clock);
