@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -297,6 +298,18 @@ TEST_F(ConsoleTest, JsonEscapesLabelsAndCrashReasons) {
   EXPECT_THAT(body,
               HasSubstr("\"crash_reason\":\"std::runtime_error('line one\\nline\\ttwo\\u0001')\""));
   EXPECT_EQ(std::count(body.begin(), body.end(), '\n'), 1) << "one line: " << body;
+}
+
+TEST(HttpRequest, QueryValuesArePercentDecoded) {
+  mode::HttpRequest request;
+  request.query = "a=1&service=Root%2FMy+App%21%2b&flag&bad=%zz%4&a=2&x%3Dy=%E2%9C%93";
+  EXPECT_EQ(request.query_value("service"), "Root/My App!+");
+  EXPECT_EQ(request.query_value("a"), "1");  // the first
+  EXPECT_EQ(request.query_value("flag"), "");
+  EXPECT_EQ(request.query_value("bad"), "%zz%4");
+  EXPECT_EQ(request.query_value("x=y"), "\u2713");
+  EXPECT_EQ(request.query_value("missing"), std::nullopt);
+  EXPECT_EQ(mode::HttpRequest().query_value("a"), std::nullopt);
 }
 
 TEST_F(ConsoleTest, GraphIsTheBeaconGraphAsDot) {
