@@ -102,29 +102,30 @@ Found service_at(const Service& s, const std::string& path_of_s, std::string_vie
   return {};
 }
 
-// Where a crash began: the first crashed service, in tree order, of which no child crashed (a
-// crash without a supervisor marks each ancestor up to a supervised one crashed as well).
-Found crash_origin(const Service& s, const std::string& path_of_s) {
-  if (!s.owns_thread()) {
-    for (const Service::ServicePtr& child : s.dependencies()) {
-      Found found = crash_origin(*child, path_of_child(path_of_s, *child));
-      if (found.service != nullptr) return found;
-    }
-  }
+// The first crashed service in tree order (parents before their children). A supervised
+// service's crash stays its own; one without a supervisor marks crashed its ancestors up to a
+// supervised one, and their subtrees: the first of them is the topmost, whose events hold the
+// crash with the same reason.
+Found first_crashed(const Service& s, const std::string& path_of_s) {
   if (s.crashed()) return {&s, path_of_s};
+  if (s.owns_thread()) return {};
+  for (const Service::ServicePtr& child : s.dependencies()) {
+    Found found = first_crashed(*child, path_of_child(path_of_s, *child));
+    if (found.service != nullptr) return found;
+  }
   return {};
 }
 
-// The service whose events a stream shows: the one at `wanted` while the tree has it, else where
-// a crash began, else the root.
+// The service whose events a stream shows: the one at `wanted` while the tree has it, else the
+// first crashed one, else the root.
 Found shown_service(const Service& root, const std::optional<std::string>& wanted) {
   const std::string root_path = root.shortlabel();
   if (wanted) {
     Found found = service_at(root, root_path, *wanted);
     if (found.service != nullptr) return found;
   }
-  Found origin = crash_origin(root, root_path);
-  if (origin.service != nullptr) return origin;
+  Found crashed = first_crashed(root, root_path);
+  if (crashed.service != nullptr) return crashed;
   return {&root, root_path};
 }
 

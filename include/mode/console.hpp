@@ -35,7 +35,7 @@ struct ConsoleOptions {
 /// - `GET /`: a page for a browser, self-contained (nothing fetched from elsewhere), that shows
 ///   the tree live: each service's state, restarts, crash reason, flags, tasks and where it is
 ///   suspended, each supervisor's strategy and restart window, the graph, and the events of a
-///   service (clicked in the tree; by default where a crash began, else the root);
+///   service (clicked in the tree; by default the first crashed one, else the root);
 ///   with `Accept: application/json` (named before `text/html`), the JSON of `/tree`;
 /// - `GET /tree`: JSON `{"pid", "loop", "tree"}`, each node of the tree with `label`, `path`
 ///   (the short labels from the root down to it, joined by `/`: Node::path's form), `state`,
@@ -53,10 +53,10 @@ struct ConsoleOptions {
 /// - `GET /stream`: server-sent events (`text/event-stream`): the JSON of `/tree` as one `data:`
 ///   event at once, then again whenever it changed (looked at every 250 ms); and as `events`
 ///   events, the JSON of `/events` for the service `?service=PATH` names while the tree has it,
-///   else for where a crash began (the first crashed service none of whose children crashed),
-///   else for the root: at once, then whenever that service or its events changed; a
-///   `: keepalive` comment after 15 s of silence; when the console stops (or a crash reaches
-///   it), the last of each, then the end; a client that goes away is noticed within 250 ms;
+///   else for the first crashed service in tree order (parents first), else for the root: at
+///   once, then whenever that service or its events changed; a `: keepalive` comment after 15 s
+///   of silence; when the console stops (or a crash reaches it), the last of each, then the
+///   end; a client that goes away is noticed within 250 ms;
 /// - `GET /graph`: the beacon graph as DOT; `GET /graph.svg`: the same drawn by graphviz's `dot`
 ///   (on a thread of its own, not on the loop), or the DOT text (`text/vnd.graphviz`) where
 ///   `dot` is not installed or fails;

@@ -260,9 +260,34 @@ std::string next_events_of(asio::io_context& ctx, StreamClient* c, const std::st
   }
 }
 
-// The stream also carries the events of one service: where a crash began (not the ancestors
-// the crash went up to), else the root, unless `?service=` names one.
-TEST(Console, StreamCarriesTheEventsOfWhereACrashBeganElseOfTheRoot) {
+// The stream also carries the events of one service: the first crashed one, else the root,
+// unless `?service=` names one.
+TEST_F(ConsoleTest, StreamCarriesTheEventsOfTheFirstCrashedServiceElseOfTheRoot) {
+  StreamClient client(ctx);
+  follow(ctx, &client, console->port());
+  EXPECT_THAT(run(ctx, next_event(&client)),
+              StartsWith("event: events\ndata: {\"service\":\"Service\",\"events\":[{\"kind\":"
+                         "\"starting\",\"age\":"));
+  StreamClient chosen(ctx);
+  follow(ctx, &chosen, console->port(), "/stream?service=Service%2FConsole");
+  EXPECT_THAT(next_events_of(ctx, &chosen, "Service/Console"), HasSubstr("s ago: started\"}]}"));
+
+  app->crash(std::make_exception_ptr(std::runtime_error("down")));
+  const std::string crash = next_events_of(ctx, &client, app_path());
+  EXPECT_THAT(crash, HasSubstr("{\"kind\":\"crashed\",\"age\":"));
+  EXPECT_THAT(crash, HasSubstr(" s ago: crashed: std::runtime_error('down')\"}"));
+  // The one named stays, crash or not: it sends again only when its events change.
+  run(ctx, console->stop());
+  std::string rest;
+  for (std::string e = run(ctx, next_event(&chosen)); !e.empty(); e = run(ctx, next_event(&chosen)))
+    rest += e + "\n\n";
+  EXPECT_THAT(rest, HasSubstr("event: events\ndata: {\"service\":\"Service/Console\","));
+  EXPECT_THAT(rest, ::testing::Not(HasSubstr("App\",\"events\"")));
+}
+
+// A crash without a supervisor marks its ancestors crashed: the first crashed is the topmost,
+// and its events hold the crash.
+TEST(Console, StreamShowsTheTopmostServiceACrashReached) {
   mode::testing::LogCapture cap;
   asio::io_context ctx;
   auto root = std::make_shared<Service>();
@@ -274,25 +299,11 @@ TEST(Console, StreamCarriesTheEventsOfWhereACrashBeganElseOfTheRoot) {
   run(ctx, root->start());
   StreamClient client(ctx);
   follow(ctx, &client, console->port());
-  EXPECT_THAT(run(ctx, next_event(&client)),
-              StartsWith("event: events\ndata: {\"service\":\"Service\",\"events\":[{\"kind\":"
-                         "\"starting\",\"age\":"));
-  StreamClient chosen(ctx);
-  run(ctx, open_stream(&chosen, console->port(), "/stream?service=Service%2FConsole"));
-  EXPECT_THAT(next_events_of(ctx, &chosen, "Service/Console"), HasSubstr("s ago: started\"}]}"));
-
+  EXPECT_THAT(next_events_of(ctx, &client, "Service"), ::testing::Not(HasSubstr("crashed")));
   leaf->crash(std::make_exception_ptr(std::runtime_error("down")));
-  ASSERT_TRUE(middle->crashed() && root->crashed());  // no supervisor: the crash went up
-  const std::string crash = next_events_of(ctx, &client, "Service/Middle/Leaf");
-  EXPECT_THAT(crash, HasSubstr("{\"kind\":\"crashed\",\"age\":"));
-  EXPECT_THAT(crash, HasSubstr(" s ago: crashed: std::runtime_error('down')\"}]}"));
-  // The one named stays, crash or not: it sends again only when its events change.
-  run(ctx, console->stop());
-  std::string rest;
-  for (std::string e = run(ctx, next_event(&chosen)); !e.empty(); e = run(ctx, next_event(&chosen)))
-    rest += e + "\n\n";
-  EXPECT_THAT(rest, HasSubstr("event: events\ndata: {\"service\":\"Service/Console\","));
-  EXPECT_THAT(rest, ::testing::Not(HasSubstr("Leaf\",\"events\"")));
+  ASSERT_TRUE(middle->crashed() && root->crashed());
+  EXPECT_THAT(next_events_of(ctx, &client, "Service"),
+              HasSubstr(" s ago: crashed: std::runtime_error('down')\"}"));
   run(ctx, root->stop());
 }
 
