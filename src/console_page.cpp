@@ -7,8 +7,10 @@ namespace {
 
 // The body keeps what a test (or a curious reader) needs to tell a live page from a reloaded
 // one: data-loads (loads in this tab), data-loaded-at, data-updates (trees received),
-// data-updated-at, data-crash-seen-at (first tree with a crashed service; epoch ms), data-status.
-// Every service is an <li class="service" data-label=... data-state=...>.
+// data-updated-at, data-crash-seen-at (first tree with a crashed service; epoch ms), data-status,
+// data-events-of (the path of the service whose events the panel shows) and data-event-kinds
+// (theirs, oldest first). Every service is an <li class="service" data-label=... data-state=...>;
+// each event of the panel an <li class="event" data-kind=...>.
 constexpr std::string_view kPage = R"page(<!doctype html>
 <html lang="en">
 <head>
@@ -51,6 +53,18 @@ constexpr std::string_view kPage = R"page(<!doctype html>
           font-size: .85em; }
   .suspended { font-family: ui-monospace, monospace; font-size: .8em; color: var(--muted);
                margin: .1em 0 0 1em; overflow-wrap: anywhere; }
+  .head { cursor: pointer; border-radius: 4px; }
+  .head:hover { background: #f3f4f6; }
+  .head.selected { background: #ddf4ff; box-shadow: 0 0 0 1px #54aeff; }
+  .side { display: flex; flex-direction: column; gap: 1em; min-width: 0; }
+  #events-of { font-family: ui-monospace, monospace; font-weight: normal; }
+  ol.events { list-style: none; margin: 0; padding: 0; max-height: 28em; overflow: auto;
+              font-family: ui-monospace, monospace; font-size: .85em; }
+  li.event { padding: .1em 0; border-bottom: 1px solid #eaeef2; overflow-wrap: anywhere; }
+  li.event .age { color: var(--muted); display: inline-block; min-width: 6.5em; }
+  li.event[data-kind="crashed"], li.event[data-kind="gave_up"] { color: var(--crashed); }
+  li.event[data-kind="restart_delayed"], li.event[data-kind="slow_stop"],
+  li.event[data-kind="late_timer"] { color: var(--stopping); }
   #graph img { max-width: 100%; }
   #graph pre { font-size: .8em; overflow: auto; }
 </style>
@@ -63,7 +77,13 @@ constexpr std::string_view kPage = R"page(<!doctype html>
 </header>
 <main>
   <section><h2>Services</h2><ul class="tree" id="tree"></ul></section>
-  <section id="graph"><h2>Graph</h2><div id="drawing"></div></section>
+  <div class="side">
+    <section id="graph"><h2>Graph</h2><div id="drawing"></div></section>
+    <section id="panel"><h2>Events of <span id="events-of"></span></h2>
+      <ol class="events" id="events"></ol>
+      <div class="detail">Click a service to show its events; click it again to show the first
+        crashed service's (else the root's).</div></section>
+  </div>
 </main>
 <script>
 "use strict";
@@ -94,8 +114,13 @@ function service(node, crashed) {
   li.dataset.state = node.state;
   if (node.state === "crashed") crashed.push(node.label);
   const head = element("div", "head");
+  const last = node.last_event ? " \u00b7 " + node.last_event : "";
   head.append(element("span", "label", node.label), element("span", "state", node.state),
-              element("span", "meta", "restarts " + node.restart_count));
+              element("span", "meta", "restarts " + node.restart_count + last));
+  head.dataset.path = node.path;
+  head.title = "show the events of " + node.path;
+  head.onclick = () => choose(node.path);
+  head.classList.toggle("selected", node.path === eventsOf);
   li.append(head);
   if (node.crash_reason) li.append(element("div", "crash", node.crash_reason));
   const sup = node.supervisor;
@@ -161,6 +186,50 @@ function show(doc) {
   }
 }
 
+// The events panel: the service whose events the stream sends (the `events` events), their
+// ages counted on between two of them.
+let eventsOf = "";
+let shownEvents = [];
+let eventsAt = 0;
+
+function renderEvents() {
+  const list = document.getElementById("events");
+  if (shownEvents === null) {
+    list.replaceChildren(
+        element("li", "detail", "on a thread of its own: its events are its thread's"));
+    return;
+  }
+  if (shownEvents.length === 0) {
+    list.replaceChildren(element("li", "detail", "no events yet"));
+    return;
+  }
+  const since = (Date.now() - eventsAt) / 1000;
+  list.replaceChildren(...shownEvents.map((e) => {
+    const li = element("li", "event");
+    li.dataset.kind = e.kind;
+    // The text begins with the age it had when sent: the age shown is counted on instead.
+    li.append(element("span", "age", (e.age + since).toFixed(1) + " s ago"), " ",
+              element("span", "what", e.text.replace(/^[0-9.]+ s ago: /, "")));
+    return li;
+  }));
+}
+
+function showEvents(doc) {
+  const list = document.getElementById("events");
+  const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 2;
+  eventsOf = doc.service;
+  shownEvents = doc.events;
+  eventsAt = Date.now();
+  body.dataset.eventsOf = doc.service;
+  body.dataset.eventKinds = (doc.events || []).map((e) => e.kind).join(",");
+  document.getElementById("events-of").textContent = doc.service;
+  renderEvents();
+  if (atEnd) list.scrollTop = list.scrollHeight;  // follows the newest, unless scrolled back
+  for (const head of document.querySelectorAll("#tree .head"))
+    head.classList.toggle("selected", head.dataset.path === eventsOf);
+}
+setInterval(renderEvents, 1000);
+
 function status(name, text) {
   const e = document.getElementById("status");
   e.dataset.status = name;
@@ -168,10 +237,25 @@ function status(name, text) {
   e.textContent = text;
 }
 
-const events = new EventSource("/stream");
-events.onopen = () => status("live", "live");
-events.onmessage = (e) => show(JSON.parse(e.data));
-events.onerror = () => status("closed", "disconnected: the program stopped? retrying");
+// The stream follows the clicked service (its path), or, while none is, the first crashed one
+// (else the root).
+let chosen = null;
+let stream = null;
+function follow() {
+  if (stream) stream.close();
+  stream = new EventSource(chosen === null ? "/stream"
+                                           : "/stream?service=" + encodeURIComponent(chosen));
+  stream.onopen = () => status("live", "live");
+  stream.onmessage = (e) => show(JSON.parse(e.data));
+  stream.addEventListener("events", (e) => showEvents(JSON.parse(e.data)));
+  stream.onerror = () => status("closed", "disconnected: the program stopped? retrying");
+}
+
+function choose(path) {
+  chosen = chosen === path ? null : path;
+  follow();
+}
+follow();
 </script>
 </body>
 </html>

@@ -50,7 +50,44 @@ awaitable<bool> write_all(std::shared_ptr<tcp::socket> socket, std::string data)
 
 HttpAnswer plain(unsigned status, std::string body) { return {status, {}, std::move(body)}; }
 
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A form-encoded query's text as it was before encoding.
+std::string percent_decoded(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const int high = i + 2 < text.size() && text[i] == '%' ? hex_digit(text[i + 1]) : -1;
+    const int low = high >= 0 ? hex_digit(text[i + 2]) : -1;
+    if (low >= 0) {
+      out.push_back(static_cast<char>(high * 16 + low));
+      i += 2;
+    } else {
+      out.push_back(text[i] == '+' ? ' ' : text[i]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::optional<std::string> HttpRequest::query_value(std::string_view name) const {
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    if (percent_decoded(pair.substr(0, eq)) != name) continue;
+    return eq == std::string_view::npos ? std::string() : percent_decoded(pair.substr(eq + 1));
+  }
+  return std::nullopt;
+}
 
 HttpEndpoint::HttpEndpoint(HttpEndpointOptions options) : options_(std::move(options)) {
   boost::system::error_code ec;
@@ -156,7 +193,9 @@ awaitable<std::optional<HttpRequest>> HttpEndpoint::respond(std::shared_ptr<tcp:
     a = plain(405, fmt::format("{} is read-only: GET only\n", label()));
   } else {
     const std::string_view target = parser.get().target();
-    request.target = target.substr(0, target.find('?'));
+    const std::size_t mark = target.find('?');
+    request.target = target.substr(0, mark);
+    if (mark != std::string_view::npos) request.query = target.substr(mark + 1);
     request.accept = std::string_view(parser.get()[http::field::accept]);
     a = co_await answer(request);
   }

@@ -34,17 +34,29 @@ struct ConsoleOptions {
 ///
 /// - `GET /`: a page for a browser, self-contained (nothing fetched from elsewhere), that shows
 ///   the tree live: each service's state, restarts, crash reason, flags, tasks and where it is
-///   suspended, each supervisor's strategy and restart window, and the graph;
+///   suspended, each supervisor's strategy and restart window, the graph, and the events of a
+///   service (clicked in the tree; by default the first crashed one, else the root);
 ///   with `Accept: application/json` (named before `text/html`), the JSON of `/tree`;
-/// - `GET /tree`: JSON `{"pid", "loop", "tree"}`, each node of the tree with `label`, `state`,
-///   `restart_count`, `crash_reason` (null or text), `flags`, `tasks`, `suspended`
+/// - `GET /tree`: JSON `{"pid", "loop", "tree"}`, each node of the tree with `label`, `path`
+///   (the short labels from the root down to it, joined by `/`: Node::path's form), `state`,
+///   `restart_count`, `crash_reason` (null or text), `last_event` (its latest event as
+///   format_event says it, without the age; null without one), `flags`, `tasks`, `suspended`
 ///   (Service::suspensions), for a supervisor `supervisor` (`strategy`, `max_restarts`, `over`,
-///   `restarts_in_window`, `give_ups`), and `children` (`flags`, `tasks`, `suspended` and
-///   `children` null for a service on its own thread, which only its thread may read);
+///   `restarts_in_window`, `give_ups`), and `children` (`last_event`, `flags`, `tasks`,
+///   `suspended` and `children` null for a service on its own thread, which only its thread may
+///   read);
+/// - `GET /events?service=PATH`: JSON `{"service": PATH, "events": [...]}`, the events of the
+///   service at PATH (a `path` of `/tree`, percent-encoded), oldest first, each with its `kind`,
+///   its `age` (seconds before now by the service's loop clock) and its `text` (format_event);
+///   `events` null for a service on its own thread; 404 for a path the tree does not have, 400
+///   without `service`;
 /// - `GET /stream`: server-sent events (`text/event-stream`): the JSON of `/tree` as one `data:`
-///   event at once, then again whenever it changed (looked at every 250 ms), a `: keepalive`
-///   comment after 15 s of silence; when the console stops (or a crash reaches it), the last
-///   tree, then the end; a client that goes away is noticed within 250 ms;
+///   event at once, then again whenever it changed (looked at every 250 ms); and as `events`
+///   events, the JSON of `/events` for the service `?service=PATH` names while the tree has it,
+///   else for the first crashed service in tree order (parents first), else for the root: at
+///   once, then whenever that service or its events changed; a `: keepalive` comment after 15 s
+///   of silence; when the console stops (or a crash reaches it), the last of each, then the
+///   end; a client that goes away is noticed within 250 ms;
 /// - `GET /graph`: the beacon graph as DOT; `GET /graph.svg`: the same drawn by graphviz's `dot`
 ///   (on a thread of its own, not on the loop), or the DOT text (`text/vnd.graphviz`) where
 ///   `dot` is not installed or fails;

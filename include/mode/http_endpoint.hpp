@@ -32,7 +32,13 @@ struct HttpEndpointOptions {
 /// A GET request, as HttpEndpoint::answer() sees it.
 struct HttpRequest {
   std::string target;  ///< the path, without the query string
+  std::string query;   ///< what follows the `?` of the request target, as sent; empty without one
   std::string accept;  ///< the `Accept` header; empty without one
+
+  /// The value of the first `name=value` of `query`, percent-decoded (`%2F` is `/`, `+` a
+  /// space; a `%` not followed by two hex digits stays as it is); none when `name` is absent
+  /// (`name` alone, without `=`, has the empty value).
+  std::optional<std::string> query_value(std::string_view name) const;
 };
 
 /// One answer of an HttpEndpoint.

@@ -42,6 +42,7 @@ using asio::ip::tcp;
 using mode::testing::http_get;
 using mode::testing::Subprocess;
 using Clock = std::chrono::steady_clock;
+using ::testing::HasSubstr;
 
 // A fresh directory under the system's temporary one, removed with this object.
 struct TempDir {
@@ -191,6 +192,18 @@ void services_of(const json::value& node, std::vector<std::pair<std::string, std
     for (const json::value& c : node.at("children").as_array()) services_of(c, out);
 }
 
+// The path of the service labelled `label` in the console's JSON tree under `node`, or "".
+std::string path_of(const json::value& node, const std::string& label) {
+  if (node.at("label") == label.c_str()) return std::string(node.at("path").as_string());
+  if (node.at("children").is_array()) {
+    for (const json::value& c : node.at("children").as_array()) {
+      std::string found = path_of(c, label);
+      if (!found.empty()) return found;
+    }
+  }
+  return "";
+}
+
 // Epoch milliseconds of a log line's `[YYYY-MM-DD HH:MM:SS,mmm: LEVEL]` (local time), or -1.
 std::int64_t log_time_ms(const std::string& line) {
   std::tm tm{};
@@ -204,8 +217,9 @@ std::int64_t log_time_ms(const std::string& line) {
   return static_cast<std::int64_t>(std::mktime(&tm)) * 1000 + ms;
 }
 
-// The page's state: its body's data attributes (data-loads, data-updates...; see the page),
-// `webserver`, the state its Webserver shows, and `graph`: `svg` once it shows the drawing.
+// The page's state: its body's data attributes (data-loads, data-updates, data-events-of...; see
+// the page), `webserver`, the state its Webserver shows, `graph`: `svg` once it shows the drawing,
+// `panel`: the text of its events panel, and `selected`: the path of the service marked selected.
 using PageState = std::map<std::string, std::string>;
 
 PageState page_state(asio::io_context& ctx, Devtools& page) {
@@ -214,7 +228,10 @@ PageState page_state(asio::io_context& ctx, Devtools& page) {
       "webserver: (document.querySelector('li[data-label=\"Webserver\"]') || {dataset: {}})"
       ".dataset.state || '', "
       "graph: document.querySelector('#drawing img') ? 'svg' : "
-      "document.querySelector('#drawing pre') ? 'dot' : ''})) : '{}'";
+      "document.querySelector('#drawing pre') ? 'dot' : '', "
+      "panel: (document.getElementById('events') || {}).innerText || '', "
+      "selected: (document.querySelector('#tree .head.selected') || {dataset: {}}).dataset.path "
+      "|| ''})) : '{}'";
   const json::value v = page.evaluate(ctx, js);
   PageState out;
   if (!v.is_string()) return out;
@@ -302,6 +319,45 @@ TEST(ObserverPage, ShowsTheLiveTreeAndACrashWithoutReload) {
         "<li class=\"service\" data-label=\"" + label + "\" data-state=\"" + s + "\">";
     EXPECT_NE(dom.find(item), std::string::npos) << "not in the page: " << item;
   }
+
+  // The events panel shows the root's events while nothing crashed; a click on a service shows
+  // its events, a second click goes back to the default. It then follows the Webserver, to see
+  // its own crash (by default the panel would show the first crashed service: the Worker, which
+  // the crash reaches and ends).
+  const std::string root_path(tree.at("tree").at("path").as_string());
+  const std::string user_cache = path_of(tree.at("tree"), "UserCache");
+  const std::string webserver = path_of(tree.at("tree"), "Webserver");
+  ASSERT_FALSE(user_cache.empty() || webserver.empty()) << tree_response;
+  // Until `state` shows the events of `path` and `done` holds; bounded by 2 s.
+  const auto panel_until = [&](const std::string& path, const auto& done) {
+    for (const auto until = Clock::now() + std::chrono::seconds(2); Clock::now() < until;) {
+      state = page_state(ctx, page);
+      if (state["eventsOf"] == path && done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  };
+  EXPECT_TRUE(panel_until(root_path, [&] { return !state["eventKinds"].empty(); }))
+      << describe(state);
+  EXPECT_THAT(state["eventKinds"], HasSubstr("started")) << describe(state);
+  EXPECT_THAT(state["panel"], HasSubstr(" s ago started")) << describe(state);
+  EXPECT_EQ(state["selected"], root_path);
+  const auto click = [&](const std::string& label) {
+    page.evaluate(
+        ctx, "document.querySelector('li[data-label=\"" + label + "\"] > .head').click(), true");
+  };
+  click("UserCache");
+  EXPECT_TRUE(panel_until(user_cache, [&] { return state["selected"] == user_cache; }))
+      << describe(state);
+  EXPECT_THAT(state["eventKinds"], HasSubstr("started")) << describe(state);
+  click("UserCache");
+  EXPECT_TRUE(panel_until(root_path, [&] { return state["selected"] == root_path; }))
+      << describe(state);
+  click("Webserver");
+  EXPECT_TRUE(panel_until(webserver, [&] { return state["selected"] == webserver; }))
+      << describe(state);
+  mark("events panel followed the clicks");
+
   page.screenshot(ctx, kArtifacts / "observer-running.png");
   const std::string loaded_at = state["loadedAt"];
 
@@ -332,6 +388,13 @@ TEST(ObserverPage, ShowsTheLiveTreeAndACrashWithoutReload) {
       std::string(page.evaluate(ctx, "document.documentElement.outerHTML").as_string());
   EXPECT_NE(after.find("data-label=\"Webserver\" data-state=\"crashed\">"), std::string::npos);
   EXPECT_NE(after.find("std::runtime_error('crashed by --test-crash')"), std::string::npos);
+  // The panel shows the Webserver's crash among its events.
+  EXPECT_TRUE(panel_until(webserver, [&] {
+    return state["eventKinds"].find("crashed") != std::string::npos;
+  })) << describe(state);
+  EXPECT_THAT(state["panel"], HasSubstr("crashed: std::runtime_error('crashed by --test-crash')"))
+      << describe(state);
+  EXPECT_EQ(state["selected"], webserver);
   page.screenshot(ctx, kArtifacts / "observer-crashed.png");
 
   // The crash ends the tutorial (no supervisor: it goes up to the Worker).

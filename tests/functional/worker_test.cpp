@@ -380,8 +380,10 @@ TEST(WorkerProcess, DebugModeServesTheConsoleOnLoopback) {
       static_cast<std::uint16_t>(std::stoi(err.substr(err.find(serving) + serving.size())));
   const std::string tree = http_get(port, "/tree");
   EXPECT_THAT(tree, HasSubstr("HTTP/1.1 200 OK"));
-  EXPECT_THAT(tree, HasSubstr("\"tree\":{\"label\":\"Worker\",\"state\":\"running\""));
-  EXPECT_THAT(tree, HasSubstr("{\"label\":\"Child\",\"state\":\"running\""));
+  EXPECT_THAT(
+      tree, HasSubstr("\"tree\":{\"label\":\"Worker\",\"path\":\"Worker\",\"state\":\"running\""));
+  EXPECT_THAT(tree, HasSubstr("{\"label\":\"Child\",\"path\":\"Worker/App/Child\",\"state\":"
+                              "\"running\""));
   EXPECT_THAT(http_get(port, "/health"), HasSubstr("{\"status\":\"ok\"}"));
   EXPECT_THAT(http_get(port, "/graph"), HasSubstr("\"Worker\" -> \"App\""));
   EXPECT_THAT(http_get(port, "/"), HasSubstr("Content-Type: text/html"));
