@@ -121,7 +121,7 @@ void Service::record(ServiceEventKind kind, double value, const char* detail,
 }
 
 std::size_t Service::recent_crashes() const noexcept {
-  if (events_.newest() == nullptr) return 0;
+  if (events_.empty()) return 0;
   const Clock::time_point since = loop_clock().coarse_now() - std::chrono::minutes(1);
   std::size_t n = 0;
   events_.for_each_newest_first([&](const ServiceEvent& e) {

@@ -25,26 +25,29 @@ const char* intern_event_text(std::string_view text) {
   return texts.emplace(text).first->c_str();
 }
 
-const ServiceEvent* EventRing::newest() const noexcept {
-  if (size_ == 0) return nullptr;
-  return &events_[(next_ + size_ - 1) % size_];
-}
-
 std::vector<ServiceEvent> EventRing::snapshot() const {
   std::vector<ServiceEvent> out;
-  out.reserve(size_);
+  out.reserve(early_size_ + size_);
+  for (std::uint8_t i = 0; i < early_size_; ++i) out.push_back(early(i));
   for (std::uint16_t i = 0; i < size_; ++i) out.push_back(events_[(next_ + i) % size_]);
   return out;
 }
 
 bool EventRing::grow(std::uint16_t limit) noexcept {
-  const auto capacity =
-      static_cast<std::uint16_t>(std::min<unsigned>(limit, std::max<unsigned>(4, capacity_ * 2U)));
+  const auto capacity = static_cast<std::uint16_t>(
+      std::min<unsigned>(limit, std::max<unsigned>(2U * kEarly, capacity_ * 2U)));
   std::unique_ptr<ServiceEvent[]> events(new (std::nothrow) ServiceEvent[capacity]);
   if (!events) return false;
-  for (std::uint16_t i = 0; i < size_; ++i) events[i] = std::move(events_[(next_ + i) % size_]);
+  std::uint16_t n = 0;
+  for (std::uint16_t i = 0; i < size_; ++i) events[n++] = std::move(events_[(next_ + i) % size_]);
+  // The inline events, but for the last one's room when the size was lowered meanwhile.
+  const auto keep = static_cast<std::uint8_t>(std::min<unsigned>(early_size_, capacity - 1U));
+  for (auto i = static_cast<std::uint8_t>(early_size_ - keep); i < early_size_; ++i)
+    events[n++] = early(i);
+  early_size_ = 0;
   events_ = std::move(events);
   capacity_ = capacity;
+  size_ = n;
   next_ = 0;
   return true;
 }

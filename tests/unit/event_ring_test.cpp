@@ -1,4 +1,5 @@
 // Tests of the event ring: what each service records, in order and bounded, and where it shows.
+#include <mode/detail/event_ring.hpp>
 #include <mode/event_ring.hpp>
 #include <mode/supervisors.hpp>
 #include <mode/testing.hpp>
@@ -44,11 +45,13 @@ class Plain : public Service {
   std::string name_;
 };
 
-std::vector<std::string> kinds(const Service& s) {
+std::vector<std::string> kinds(const std::vector<ServiceEvent>& events) {
   std::vector<std::string> out;
-  for (const ServiceEvent& e : s.events()) out.emplace_back(mode::to_string(e.kind));
+  for (const ServiceEvent& e : events) out.emplace_back(mode::to_string(e.kind));
   return out;
 }
+
+std::vector<std::string> kinds(const Service& s) { return kinds(s.events()); }
 
 std::size_t count(const Service& s, ServiceEventKind kind) {
   std::size_t n = 0;
@@ -78,6 +81,32 @@ TEST_F(EventRingTest, RecordsEachStateChangeInOrderAcrossRestarts) {
   const std::vector<ServiceEvent> events = s->events();
   EXPECT_EQ(events[2].time - events[1].time, 2s);  // the loop's clock
   run(ctx, s->stop());
+}
+
+TEST(EventRing, PlainStateChangesStayInlineUntilAnEventWithMore) {
+  mode::detail::EventRing ring;
+  const mode::ManualClock clock;
+  for (ServiceEventKind kind : {ServiceEventKind::starting, ServiceEventKind::started,
+                                ServiceEventKind::stopping, ServiceEventKind::stopped})
+    ring.record(clock, kind, 0, nullptr, nullptr);
+  EXPECT_EQ(ring.capacity(), 0u);  // a service that never crashes allocates nothing
+  ring.record(clock, ServiceEventKind::crashed, 0, nullptr, std::make_exception_ptr(Boom()));
+  EXPECT_EQ(ring.capacity(), 8u);
+  EXPECT_THAT(kinds(ring.snapshot()),
+              ElementsAre("starting", "started", "stopping", "stopped", "crashed"));
+  EXPECT_TRUE(ring.snapshot().back().reason);
+}
+
+TEST(EventRing, InlineEventsMovedIntoASmallerRingKeepTheNewest) {
+  mode::detail::EventRing ring;
+  const mode::ManualClock clock;
+  for (ServiceEventKind kind : {ServiceEventKind::starting, ServiceEventKind::started,
+                                ServiceEventKind::stopping, ServiceEventKind::stopped})
+    ring.record(clock, kind, 0, nullptr, nullptr);
+  mode::set_event_ring_size(2);
+  ring.record(clock, ServiceEventKind::starting, 0, nullptr, nullptr);
+  mode::set_event_ring_size(64);
+  EXPECT_THAT(kinds(ring.snapshot()), ElementsAre("stopped", "starting"));
 }
 
 TEST_F(EventRingTest, KeepsOnlyTheLastEventsOfItsSize) {
