@@ -56,6 +56,9 @@ inline double ms_between(Clock::time_point a, Clock::time_point b) {
 
 /// Resident set size of this process in bytes (/proc/self/statm).
 std::size_t rss_bytes();
+/// The part of it that is anonymous memory (heap, stacks): without the pages backed by a file,
+/// which are code paged in on its first run and grow with the code paths taken, not the work.
+std::size_t anonymous_rss_bytes();
 /// User + system CPU time of this process in seconds (getrusage).
 double cpu_seconds();
 /// The `q`-quantile (0..1, nearest rank) of `values`, which it sorts; 0 if empty.

@@ -52,6 +52,10 @@ constexpr Scenario kScenarios[] = {
      false, mode::bench::run_queue_flow},
     {"queue_throwable", "N items, 1 producer, 1 consumer, ThrowableQueue(1000) (--n)", 10000000, 0,
      false, mode::bench::run_queue_throwable},
+    {"soak_restart", "N restarts in one process: RSS growth after a warm-up of 100k (--n)", 1000000,
+     0, false, mode::bench::run_soak_restart},
+    {"soak_tree", "a tree of N services made, started and stopped K times: RSS growth (--n, --k)",
+     10000, 100, false, mode::bench::run_soak_tree},
 };
 
 constexpr std::int64_t kMaxN = 1'000'000'000;
@@ -90,8 +94,8 @@ int main(int argc, char** argv) {
       app.add_option("scenario", name, "Scenario to run (see --list)")->check(CLI::IsMember(names));
   CLI::Option* n_opt = app.add_option("--n", n, "Number of services or operations")
                            ->check(CLI::Range(std::int64_t{1}, kMaxN));
-  CLI::Option* k_opt =
-      app.add_option("--k", k, "Number of timers")->check(CLI::Range(std::int64_t{1}, kMaxK));
+  CLI::Option* k_opt = app.add_option("--k", k, "Number of timers (timers), of rounds (soak_tree)")
+                           ->check(CLI::Range(std::int64_t{1}, kMaxK));
   app.add_option("--repeat", repeat, "Runs, one JSON line each (default 1)")
       ->check(CLI::Range(1, 1000));
   std::size_t event_ring = mode::event_ring_size();

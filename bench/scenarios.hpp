@@ -33,4 +33,11 @@ Fields run_signal(const Params& p);
 Fields run_queue_flow(const Params& p);
 Fields run_queue_throwable(const Params& p);
 
+/// One supervised service crashing right after each start, `n` times, in one process: resident
+/// set size after a warm-up of min(100k, n / 10) restarts and at the end.
+Fields run_soak_restart(const Params& p);
+/// A root with `n` sleeping children made, started, stopped and destroyed `k` times in one
+/// process: resident set size after a warm-up of k / 10 rounds and at the end.
+Fields run_soak_tree(const Params& p);
+
 }  // namespace mode::bench

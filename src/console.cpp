@@ -199,12 +199,6 @@ HttpAnswer events_answer(const Service& root, const HttpRequest& request) {
   return {200, "application/json", json_line(json_events(*found.service, found.path))};
 }
 
-// An Accept header that names JSON before HTML: a script, not a browser.
-bool wants_json(std::string_view accept) {
-  const std::size_t at = accept.find("application/json");
-  return at != std::string_view::npos && at < accept.find("text/html");
-}
-
 // Runs on the renderer's thread: graphviz may take a while, the loop must not.
 awaitable<std::string> render_svg(std::string dot) { co_return render_graph(dot, "svg"); }
 
@@ -220,18 +214,6 @@ HttpEndpointOptions endpoint_options_of(const ConsoleOptions& o) {
 }
 
 }  // namespace
-
-void ConsoleOptions::check() const {
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(bind, ec);
-  if (ec) throw std::invalid_argument(fmt::format("console: not an IP address: \"{}\"", bind));
-  if (!address.is_loopback() && !allow_remote) {
-    throw std::invalid_argument(
-        fmt::format("console: {} is not a loopback address; binding it needs allow_remote "
-                    "(--console-allow-remote)",
-                    bind));
-  }
-}
 
 struct Console::Renderer {
   asio::thread_pool thread{1};
@@ -267,35 +249,40 @@ awaitable<void> Console::on_start() {
 }
 
 awaitable<HttpAnswer> Console::answer(HttpRequest request) {
-  const std::string& target = request.target;
-  if (target == "/" && !wants_json(request.accept))
-    co_return HttpAnswer{200, "text/html; charset=utf-8", std::string(detail::console_page())};
-  if (target == "/" || target == "/tree")
-    co_return HttpAnswer{200, "application/json", tree_json()};
-  if (target == "/events") co_return events_answer(tree_root(), request);
-  if (target == "/stream") {
-    HttpAnswer events{200, "text/event-stream", "retry: 1000\n\n"};
-    events.streamed = true;
-    co_return events;
-  }
-  if (target == "/graph") co_return HttpAnswer{200, "text/vnd.graphviz", graph_dot()};
-  if (target == "/graph.svg") {
-    HttpAnswer drawing = co_await graph_svg();
-    co_return drawing;
-  }
-  if (target == "/health") {
-    std::vector<std::string> crashed;
-    collect_crashed(tree_root(), crashed);
-    json::object body;
-    body["status"] = crashed.empty() ? "ok" : "crashed";
-    if (crashed.empty()) co_return HttpAnswer{200, "application/json", json_line(body)};
-    body["crashed"] = json_strings(crashed);
-    co_return HttpAnswer{503, "application/json", json_line(body)};
+  switch (detail::console_answer_for(request.target, request.accept)) {
+    case detail::ConsoleAnswer::page:
+      co_return HttpAnswer{200, "text/html; charset=utf-8", std::string(detail::console_page())};
+    case detail::ConsoleAnswer::tree:
+      co_return HttpAnswer{200, "application/json", tree_json()};
+    case detail::ConsoleAnswer::events:
+      co_return events_answer(tree_root(), request);
+    case detail::ConsoleAnswer::stream: {
+      HttpAnswer events{200, "text/event-stream", "retry: 1000\n\n"};
+      events.streamed = true;
+      co_return events;
+    }
+    case detail::ConsoleAnswer::graph:
+      co_return HttpAnswer{200, "text/vnd.graphviz", graph_dot()};
+    case detail::ConsoleAnswer::graph_svg: {
+      HttpAnswer drawing = co_await graph_svg();
+      co_return drawing;
+    }
+    case detail::ConsoleAnswer::health: {
+      std::vector<std::string> crashed;
+      collect_crashed(tree_root(), crashed);
+      json::object body;
+      body["status"] = crashed.empty() ? "ok" : "crashed";
+      if (crashed.empty()) co_return HttpAnswer{200, "application/json", json_line(body)};
+      body["crashed"] = json_strings(crashed);
+      co_return HttpAnswer{503, "application/json", json_line(body)};
+    }
+    case detail::ConsoleAnswer::not_found:
+      break;
   }
   co_return HttpAnswer{404, std::string(kPlainText),
                        fmt::format("no such page: {} (try /, /tree, /events?service=PATH, "
                                    "/stream, /graph, /graph.svg, /health)\n",
-                                   target)};
+                                   request.target)};
 }
 
 awaitable<HttpAnswer> Console::graph_svg() {

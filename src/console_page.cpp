@@ -1,5 +1,7 @@
-// The Console's page: plain HTML, CSS and JavaScript, served from the binary.
+// The Console's page (plain HTML, CSS and JavaScript, served from the binary) and its routes.
 #include "console_page.hpp"
+
+#include <cstddef>
 
 namespace mode::detail {
 
@@ -264,5 +266,21 @@ follow();
 }  // namespace
 
 std::string_view console_page() noexcept { return kPage; }
+
+ConsoleAnswer console_answer_for(std::string_view target, std::string_view accept) noexcept {
+  if (target == "/") {
+    // An Accept header that names JSON before HTML: a script, not a browser.
+    const std::size_t json = accept.find("application/json");
+    const bool wants_json = json != std::string_view::npos && json < accept.find("text/html");
+    return wants_json ? ConsoleAnswer::tree : ConsoleAnswer::page;
+  }
+  if (target == "/tree") return ConsoleAnswer::tree;
+  if (target == "/events") return ConsoleAnswer::events;
+  if (target == "/stream") return ConsoleAnswer::stream;
+  if (target == "/graph") return ConsoleAnswer::graph;
+  if (target == "/graph.svg") return ConsoleAnswer::graph_svg;
+  if (target == "/health") return ConsoleAnswer::health;
+  return ConsoleAnswer::not_found;
+}
 
 }  // namespace mode::detail

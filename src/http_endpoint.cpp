@@ -1,6 +1,7 @@
 // HttpEndpoint: the listening socket, the accept loop and one Beast request per connection.
 #include <mode/http_endpoint.hpp>
 
+#include "detail/http_request.hpp"
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -19,8 +20,6 @@ namespace {
 namespace http = boost::beast::http;
 using asio::ip::tcp;
 
-// A GET needs no more; a larger request is refused (400) rather than buffered.
-constexpr std::uint32_t kMaxRequest = 8192;
 constexpr double kAcceptRetry = 0.1;
 
 http::response<http::string_body> response_of(HttpAnswer a) {
@@ -174,10 +173,9 @@ awaitable<void> HttpEndpoint::connection(tcp::socket socket) {
 }
 
 awaitable<std::optional<HttpRequest>> HttpEndpoint::respond(std::shared_ptr<tcp::socket> socket) {
-  boost::beast::flat_buffer buffer(kMaxRequest);
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(kMaxRequest);
-  parser.body_limit(kMaxRequest);
+  boost::beast::flat_buffer buffer(detail::kMaxRequest);
+  detail::RequestParser parser;
+  detail::limit(parser);
   const auto [read_ec, n] =
       co_await http::async_read(*socket, buffer, parser, asio::as_tuple(use_awaitable));
   (void)n;
@@ -185,18 +183,14 @@ awaitable<std::optional<HttpRequest>> HttpEndpoint::respond(std::shared_ptr<tcp:
   if (read_ec == http::error::end_of_stream || read_ec == asio::error::operation_aborted)
     co_return std::nullopt;
 
+  detail::ReadRequest read = detail::read_request(parser, read_ec);
   HttpAnswer a;
-  HttpRequest request;
-  if (read_ec) {
+  HttpRequest request{std::move(read.target), std::move(read.query), std::move(read.accept)};
+  if (read.refusal == 400) {
     a = plain(400, "bad request\n");
-  } else if (parser.get().method() != http::verb::get) {
+  } else if (read.refusal == 405) {
     a = plain(405, fmt::format("{} is read-only: GET only\n", label()));
   } else {
-    const std::string_view target = parser.get().target();
-    const std::size_t mark = target.find('?');
-    request.target = target.substr(0, mark);
-    if (mark != std::string_view::npos) request.query = target.substr(mark + 1);
-    request.accept = std::string_view(parser.get()[http::field::accept]);
     a = co_await answer(request);
   }
   const bool streamed = a.streamed;

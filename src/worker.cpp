@@ -61,18 +61,6 @@ bool is_stop_signal(int signo) noexcept {
   return signo == SIGINT || signo == SIGTERM || signo == SIGHUP;
 }
 
-// CLI11 check of an option in seconds: empty if `s` is a finite positive number.
-std::string positive_seconds(const std::string& s) {
-  try {
-    const Seconds secs(s);
-    if (!std::isfinite(secs.count())) return "must be a finite number of seconds";
-    if (!(secs.count() > 0)) return "must be positive";
-    return {};
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-}
-
 bool is_out_of_memory(const std::exception_ptr& e) noexcept {
   try {
     std::rethrow_exception(e);
@@ -392,62 +380,7 @@ CLI::App& Worker::cli() {
 
 void Worker::setup_cli() {
   cli_.reset(new CLI::App());
-  CLI::App& app = *cli_;
-  app.set_version_flag("--version", options_.version);
-  app.add_option("-l,--loglevel", options_.loglevel,
-                 "Log level: debug, info, warning, error, critical, or 10..50")
-      ->check([](const std::string& s) -> std::string {
-        // No level starts with a dash: `--loglevel --debug` must not take `--debug` as its value.
-        if (s.starts_with('-')) return "expected a level name or number, got " + s;
-        try {
-          level_number(s);
-          return {};
-        } catch (const std::exception& e) {
-          return e.what();
-        }
-      });
-  app.add_option("-f,--logfile", options_.logfile, "Append the log to this file, not stderr")
-      ->check([](const std::string& s) -> std::string {
-        // `--logfile --debug` must not log to a file named `--debug` (write `./-name` for that).
-        if (s.starts_with('-')) return "expected a file name, got " + s;
-        return {};
-      });
-  app.add_flag("--debug", options_.debug, "Debug logging, blocking detector and console");
-  app.add_flag("-q,--quiet", options_.quiet, "Do not print to stdout/stderr (the log still does)");
-  app.add_option_function<std::string>(
-         "--blocking-timeout",
-         [this](const std::string& s) { options_.blocking_timeout = Seconds(s); },
-         "Seconds the loop may block before the blocking detector warns (debug mode)")
-      ->check(positive_seconds);
-  app.add_option_function<std::string>(
-         "--shutdown-timeout",
-         [this](const std::string& s) { options_.shutdown_deadline = Seconds(s); },
-         fmt::format("Seconds the whole stop may take before the worker names what hangs and "
-                     "exits {} (default {})",
-                     static_cast<int>(exit_shutdown_overrun), options_.shutdown_deadline.count()))
-      ->check(positive_seconds);
-  app.add_option("--console-port", options_.console_port,
-                 "Port of the introspection endpoint (debug mode; 0: any free port)");
-  app.add_option("--console-bind", options_.console_bind,
-                 "Address of the introspection endpoint (default 127.0.0.1)");
-  app.add_flag("--console-allow-remote", options_.console_allow_remote,
-               "Allow --console-bind to name an address beyond loopback");
-  app.add_option("--web-port", options_.web_port,
-                 "Serve /livez, /readyz and /metrics on this port (0: any free port)");
-  app.add_option("--web-host", options_.web_host,
-                 "Address of --web-port (default 127.0.0.1; 0.0.0.0: every interface)")
-      ->check([](const std::string& s) -> std::string {
-        boost::system::error_code ec;
-        asio::ip::make_address(s, ec);
-        return ec ? "not an IP address: " + s : std::string();
-      });
-  app.add_flag_callback(
-      "--no-color", [this] { options_.color = ColorMode::never; }, "Never colour the log");
-  app.add_option("--log-format", options_.log_format,
-                 "text (Mode's lines) or json (one object per line, for log shippers)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, LogFormat>{{"text", LogFormat::text}, {"json", LogFormat::json}},
-          CLI::ignore_case));
+  add_worker_flags(*cli_, options_);
 }
 
 std::ostream& Worker::out_stream() const {
@@ -459,21 +392,8 @@ std::ostream& Worker::err_stream() const {
 }
 
 int Worker::execute_from_commandline(int argc, const char* const* argv) {
-  CLI::App& app = cli();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // Prints help, the version, or the error and a hint.
-    const int code = app.exit(e, out_stream(), err_stream());
-    return code == 0 ? exit_ok : exit_usage;
-  }
-  try {
-    console_options().check();
-  } catch (const std::invalid_argument& e) {
-    err_stream() << e.what() << "\nRun with --help for more information.\n";
-    err_stream().flush();
-    return exit_usage;
-  }
+  const std::optional<int> status = parse_worker_commandline(cli(), options_, argc, argv);
+  if (status) return *status;
   return execute();
 }
 

@@ -2,6 +2,7 @@
 // console, which the Worker starts in debug mode on `console_port`).
 #pragma once
 
+#include <mode/console_options.hpp>
 #include <mode/http_endpoint.hpp>
 
 #include <cstddef>
@@ -10,24 +11,6 @@
 #include <string>
 
 namespace mode {
-
-/// Where a Console listens.
-struct ConsoleOptions {
-  std::string bind = "127.0.0.1";  ///< an IPv4 or IPv6 address
-  std::uint16_t port = 50101;      ///< 0: any free port (see Console::port())
-  /// Required to bind anything but a loopback address: the tree, task names and crash reasons
-  /// are for the machine's own users.
-  bool allow_remote = false;
-  /// Connections answered at once; one more is refused at once (`503`, then closed).
-  std::size_t max_connections = 8;
-  /// Bound of one connection, from its accept to its answer: a client that sends nothing in
-  /// that time is dropped.
-  Seconds answer_timeout = 5.0;
-
-  /// Throws std::invalid_argument for an address that does not parse, or that is not loopback
-  /// while `allow_remote` is off.
-  void check() const;
-};
 
 /// Answers, over HTTP/1.1 on a socket of its own, what the program looks like now; it changes
 /// nothing. The tree shown is the whole tree this service belongs to (from its beacon's root).

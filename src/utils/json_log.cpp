@@ -1,5 +1,6 @@
 // The JSON log format: one object per record, encoded with Boost.JSON.
 #include <mode/utils/logging_setup.hpp>
+#include <mode/utils/text.hpp>
 
 #include "log_record.hpp"
 #include <boost/json/object.hpp>
@@ -30,6 +31,12 @@ std::string utc_time(spdlog::log_clock::time_point t) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:06}Z", tm, (us - secs).count());
 }
 
+template <class T>
+T json_value(T v) {
+  return v;
+}
+std::string json_value(std::string_view v) { return valid_utf8(v); }
+
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
@@ -37,19 +44,23 @@ class JsonFormatter final : public spdlog::formatter {
     line["time"] = utc_time(msg.time);
     line["level"] = level_name(msg.level);
     line["pid"] = pid_;
-    line["logger"] = std::string_view(msg.logger_name.data(), msg.logger_name.size());
+    // JSON is UTF-8: a message, name or field holding other bytes would make the line one that
+    // no log shipper parses; each such byte shows as U+FFFD instead.
+    line["logger"] = valid_utf8(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
     std::string_view text(msg.payload.data(), msg.payload.size());
     const detail::LogRecord* record = detail::current_log_record();
     if (record != nullptr && record->payload == text.data()) {
-      if (std::string path = record->owner->log_path(); !path.empty()) line["service"] = path;
+      if (std::string path = record->owner->log_path(); !path.empty())
+        line["service"] = valid_utf8(path);
       text.remove_prefix(std::min(record->prefix, text.size()));
-      line["message"] = text;
+      line["message"] = valid_utf8(text);
       for (const LogField& field : record->fields) {
-        if (line.contains(field.key)) continue;  // a field never hides the record's own members
-        std::visit([&](const auto& value) { line[field.key] = value; }, field.value);
+        const std::string key = valid_utf8(field.key);
+        if (line.contains(key)) continue;  // a field never hides the record's own members
+        std::visit([&](const auto& value) { line[key] = json_value(value); }, field.value);
       }
     } else {
-      line["message"] = text;
+      line["message"] = valid_utf8(text);
     }
     const std::string out = boost::json::serialize(line);
     dest.append(out.data(), out.data() + out.size());

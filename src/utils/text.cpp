@@ -429,6 +429,23 @@ std::string pluralize(std::int64_t n, std::string_view text, std::string_view su
   return out;
 }
 
+std::string valid_utf8(std::string_view s) {
+  if (is_ascii(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = sequence_length(s, i);
+    if (len == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
+}
+
 std::optional<std::string> maybecat(std::optional<std::string_view> s, std::string_view suffix,
                                     std::string_view prefix) {
   if (!s) return std::nullopt;

@@ -1,5 +1,6 @@
 // libFuzzer target for mode/utils/times.hpp: arbitrary strings either parse to a non-negative,
-// non-NaN number of seconds (infinity allowed) or throw std::invalid_argument quoting the input.
+// non-NaN number of seconds (infinity allowed) or throw std::invalid_argument quoting the input;
+// a rate string is its number divided by its unit.
 #include <mode/utils/times.hpp>
 
 #include <cmath>
@@ -39,6 +40,22 @@ void check_humanize(double secs) {
   (void)mode::Seconds(secs).duration();
 }
 
+// A rate string `<number>/<unit>` is its number divided by the unit's seconds, by successive
+// divisions as Mode computes it; the number alone is a rate per second.
+void check_rate(std::string_view input, double value) {
+  const std::size_t slash = input.find('/');
+  if (slash == std::string_view::npos) return;
+  const auto number = parse([&] { return mode::rate(input.substr(0, slash)); });
+  check(number.has_value());
+  const std::string_view unit = input.substr(slash + 1);
+  double expected = *number;
+  if (unit == "m" || unit == "h" || unit == "d") expected /= 60;
+  if (unit == "h" || unit == "d") expected /= 60;
+  if (unit == "d") expected /= 24;
+  check(unit.empty() || unit == "s" || unit == "m" || unit == "h" || unit == "d");
+  check(value == expected);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -54,6 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (seconds) {
     check(mode::Seconds(*seconds).duration().count() >= 0);
     check_humanize(*seconds);
+    check_rate(input, *seconds);
   }
 
   // The raw bytes as a double reach humanize_seconds with every value, NaN and infinities too.

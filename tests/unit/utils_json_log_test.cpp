@@ -98,6 +98,22 @@ TEST(JsonLog, ExtraFieldsAreMembersWithTheirTypes) {
   EXPECT_EQ(line.at("path").as_string(), "/");
 }
 
+// Found by the logging fuzz target: bytes that are not UTF-8 made a line no JSON parser reads.
+TEST(JsonLog, BytesThatAreNotUtf8StayValidJson) {
+  JsonLines out;
+  auto svc = std::make_shared<Parent>(out);
+  const std::string bad = "caf\xE9 \xFF\xFE";
+  svc->log.extra({{"user", bad}, {"k\xC0y", 1}}).warning("got {}", bad);
+  out.logger()->warn(std::string_view("raw \x80 and caf\xC3\xA9"));
+  const std::vector<json::object> lines = out.lines();  // throws on a line that does not parse
+  ASSERT_EQ(lines.size(), 2u) << out.text();
+  EXPECT_EQ(lines[0].at("message").as_string(), "got caf\uFFFD \uFFFD\uFFFD");
+  EXPECT_EQ(lines[0].at("user").as_string(), "caf\uFFFD \uFFFD\uFFFD");
+  EXPECT_EQ(lines[0].at("k\uFFFDy").as_int64(), 1);
+  // Valid UTF-8 is kept as it is.
+  EXPECT_EQ(lines[1].at("message").as_string(), "raw \uFFFD and caf\u00E9");
+}
+
 TEST(JsonLog, AFieldNeverHidesTheRecordsOwnMembers) {
   JsonLines out;
   auto svc = std::make_shared<Parent>(out);

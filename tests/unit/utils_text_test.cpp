@@ -329,6 +329,20 @@ TEST(TextPluralize, OnlyOneIsSingular) {
   EXPECT_EQ(pluralize(1, "box", "es"), "box");
 }
 
+TEST(TextValidUtf8, ReplacesEachInvalidByte) {
+  EXPECT_EQ(mode::valid_utf8("plain"), "plain");
+  EXPECT_EQ(mode::valid_utf8("caf\u00E9 \u20AC \U0001F600"), "caf\u00E9 \u20AC \U0001F600");
+  EXPECT_EQ(mode::valid_utf8("a\xFF"
+                             "b"),
+            "a\uFFFD"
+            "b");
+  // A truncated sequence, an overlong form, a surrogate: one replacement per byte.
+  EXPECT_EQ(mode::valid_utf8("\xE2\x82"), "\uFFFD\uFFFD");
+  EXPECT_EQ(mode::valid_utf8("\xC0\xAF"), "\uFFFD\uFFFD");
+  EXPECT_EQ(mode::valid_utf8("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(mode::valid_utf8(std::string_view("\0x", 2)), std::string_view("\0x", 2));
+}
+
 TEST(TextMaybecat, ConcatenatesOnlyAValue) {
   EXPECT_EQ(maybecat(std::nullopt, "x", "y"), std::nullopt);
   EXPECT_EQ(maybecat("foo"), "foo");

@@ -205,6 +205,11 @@ std::string shorten_fqdn(std::string_view s, std::size_t max = 32);
 /// `text` + `suffix` unless `n` is exactly 1: `pluralize(0, "file")` → `files`.
 std::string pluralize(std::int64_t n, std::string_view text, std::string_view suffix = "s");
 
+/// `s` with each byte that is not part of valid UTF-8 replaced by U+FFFD (the replacement
+/// character), as Python's `decode(errors="replace")` does byte by byte: text from outside (a
+/// log message, a name) made safe for a format that must be UTF-8, such as JSON.
+std::string valid_utf8(std::string_view s);
+
 /// `prefix + s + suffix` when `s` is set, nullopt otherwise (Mode's `maybecat`).
 std::optional<std::string> maybecat(std::optional<std::string_view> s, std::string_view suffix = "",
                                     std::string_view prefix = "");
