@@ -178,7 +178,10 @@ awaitable<void> SupervisorStrategy::stop_dependency(ServicePtr child) {
 }
 
 void SupervisorStrategy::log_unable_to_stop(const Service& s) const noexcept {
-  log.error("Unable to stop service {}: {}", s, ExceptionRepr{std::current_exception()});
+  // A cancellation is a stop that gave up (and said so), not an error of the service.
+  const std::exception_ptr e = std::current_exception();
+  log.log(is_cancellation(e) ? LogLevel::debug : LogLevel::err, "Unable to stop service {}: {}", s,
+          ExceptionRepr{e});
 }
 
 void SupervisorStrategy::count_restart() {
