@@ -182,16 +182,21 @@ awaitable<void> Service::start() {
 }
 
 awaitable<void> Service::start_body() {
+  // A stop and a reset (a restart) may come while this start waits in a callback or a child's
+  // start that ignores the stop: this start then belongs to a life that is over, and must not go
+  // on into the next one.
+  const std::uint32_t life = restart_count_;
+  const auto over = [this, life] { return should_stop() || restart_count_ != life; };
   if (restart_count_ == 0) {
     on_init();
     for (ServicePtr& s : on_init_dependencies()) add_child(s);
     co_await on_first_start();
-    if (should_stop()) co_return;
+    if (over()) co_return;
   }
   log.log(lifecycle_level(), "Starting...");
   record(ServiceEventKind::starting);
   co_await on_start();
-  if (should_stop()) co_return;
+  if (over()) co_return;
   for (const TaskSpec& spec : task_specs_) {
     if (spec.interval > 0) {
       spawn(run_timer(spec), spec.name);
@@ -208,7 +213,7 @@ awaitable<void> Service::start_body() {
   // Index, not iterator: a child's start may add children to this service.
   for (std::size_t i = 0; i < children_.size(); ++i) {
     co_await start_dependency(children_[i]);
-    if (should_stop()) co_return;
+    if (over()) co_return;
   }
   log.debug("Started.");
   record(ServiceEventKind::started);

@@ -96,6 +96,30 @@ TEST_F(ServiceFaults, OnStopsErrorIsLoggedWhenTheStopGaveUpMeanwhile) {
   EXPECT_EQ(parent->state(), "shutdown");
 }
 
+// A restart while the start waited in a child's on_start that ignores the stop: the old start
+// went on into the new life once that on_start returned ("Started." twice, its tasks twice).
+TEST_F(ServiceFaults, AStartCutShortByARestartDoesNotGoOnIntoTheNextLife) {
+  auto parent = make("P", 10.0);
+  auto child = make("C", 10.0);
+  parent->add_dependency(child);
+  faults.inject("C", FaultPoint::on_start, Fault::slow);  // 9 s, on the loop's clock
+  const auto first = sim.spawn(parent->start());
+  sim.run_for(1.0);
+  sim.run(parent->restart());
+  sim.run_for(60.0);
+  EXPECT_TRUE(first->finished);
+  int starting = 0;
+  int started = 0;
+  for (const mode::ServiceEvent& e : parent->events()) {
+    starting += e.kind == mode::ServiceEventKind::starting;
+    started += e.kind == mode::ServiceEventKind::started;
+  }
+  EXPECT_EQ(starting, 2);
+  EXPECT_EQ(started, 1);  // the second life's; the first never finished starting
+  EXPECT_EQ(parent->task_names(), (std::vector<std::string>{"work", "tick"}));
+  sim.run(parent->stop());
+}
+
 // crash() of a service that had crashed already (with its child's crash, say) dropped the new
 // error without a line.
 TEST_F(ServiceFaults, AnotherErrorOfACrashedServiceIsLogged) {
