@@ -182,16 +182,21 @@ awaitable<void> Service::start() {
 }
 
 awaitable<void> Service::start_body() {
+  // A stop and a reset (a restart) may come while this start waits in a callback or a child's
+  // start that ignores the stop: this start then belongs to a life that is over, and must not go
+  // on into the next one.
+  const std::uint32_t life = restart_count_;
+  const auto over = [this, life] { return should_stop() || restart_count_ != life; };
   if (restart_count_ == 0) {
     on_init();
     for (ServicePtr& s : on_init_dependencies()) add_child(s);
     co_await on_first_start();
-    if (should_stop()) co_return;
+    if (over()) co_return;
   }
   log.log(lifecycle_level(), "Starting...");
   record(ServiceEventKind::starting);
   co_await on_start();
-  if (should_stop()) co_return;
+  if (over()) co_return;
   for (const TaskSpec& spec : task_specs_) {
     if (spec.interval > 0) {
       spawn(run_timer(spec), spec.name);
@@ -208,7 +213,7 @@ awaitable<void> Service::start_body() {
   // Index, not iterator: a child's start may add children to this service.
   for (std::size_t i = 0; i < children_.size(); ++i) {
     co_await start_dependency(children_[i]);
-    if (should_stop()) co_return;
+    if (over()) co_return;
   }
   log.debug("Started.");
   record(ServiceEventKind::started);
@@ -228,8 +233,12 @@ awaitable<void> Service::stop() {
   bind_executor(ex, "stop");
   if (stopping_) {
     if (!stopped_) {
+      // Bounded as the first call is: that one may have given up on a step that hangs, and
+      // then nothing ever completes the stop.
       WaitOp op;
       stop_finished_.push_back(op.stop_link);
+      op.expire_at(detail::TimerQueue::of(*executor_).now() + shutdown_timeout.duration(),
+                   *executor_);
       co_await op.wait();
     }
     co_return;
@@ -240,15 +249,25 @@ awaitable<void> Service::stop() {
     asio::cancellation_signal signal;
     WaitOp* op = nullptr;
     bool finished = false;
+    bool gave_up = false;
     std::exception_ptr error;
+    std::weak_ptr<Service> service;
   };
   auto guard = std::make_shared<Guard>();
+  guard->service = weak_from_this();
   // A stop that never waited reports at once: a restart is mostly such a stop, and a later
   // report would cost it two more passes of the loop.
   detail::spawn_task(
       *executor_, stop_body(), guard->signal.slot(),
       [guard](std::exception_ptr e) noexcept {
         guard->finished = true;
+        if (guard->gave_up) {
+          // Nobody waits for this error any more: it goes to the log, not nowhere.
+          const std::shared_ptr<Service> s = guard->service.lock();
+          if (s && e && !is_cancellation(e))
+            s->log.error("Error while stopping, after the stop gave up: {}", ExceptionRepr{e});
+          return;
+        }
         guard->error = std::move(e);
         if (guard->op) guard->op->fire(Wake::done);
       },
@@ -262,7 +281,36 @@ awaitable<void> Service::stop() {
     guard->op = nullptr;
     if (why == Wake::timed_out) {
       report_hung_stop();
+      guard->gave_up = true;
       guard->signal.emit(asio::cancellation_type::terminal);
+      // A lambda: it reaches the children's private state, as a member would, without a
+      // declaration in the header.
+      [](Service& self) noexcept {
+        // The hung step kept the rest of the stop from running: what it did not stop yet must not
+        // run on (nor restart anything) after stop() returned. Services not stopping yet are marked
+        // stopped without their callbacks; those whose own stop hangs keep it, to finish if it can.
+        std::vector<Service*> rest{&self};
+        std::vector<std::string> abandoned;
+        while (!rest.empty()) {
+          Service* s = rest.back();
+          rest.pop_back();
+          if (s->stopped_ || s->owns_thread()) continue;
+          if (!s->stopping_) {
+            s->stopping_ = true;
+            s->stopped_ = true;
+            s->record(ServiceEventKind::stopping);
+            s->record(ServiceEventKind::stopped);
+            abandoned.push_back(s->shortlabel());
+          }
+          s->waits_.wake_all();
+          s->tasks_.cancel_all();
+          for (const ServicePtr& child : s->children_) rest.push_back(child.get());
+        }
+        if (!abandoned.empty()) {
+          self.log.warning("Stopped without their stop callbacks (the stop gave up): {}",
+                           fmt::join(abandoned, ", "));
+        }
+      }(*this);
       co_return;
     }
   }
@@ -305,14 +353,20 @@ awaitable<void> Service::stop_body() {
   // An error of a step does not cut the stop short: the others still run, then the first
   // error goes to whoever stopped this service.
   std::exception_ptr error = co_await run_callback(&Service::on_stop, "on_stop");
-  stop_step_ = "stopping children";
-  const std::vector<ServicePtr> children = children_;
-  for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_dependency(*it);
-  log.debug("Shutting down...");
-  co_await stop_tasks();
-  if (!contexts_.empty()) {
-    stop_step_ = "exiting contexts";
-    co_await contexts_.exit_all(log);
+  try {
+    stop_step_ = "stopping children";
+    const std::vector<ServicePtr> children = children_;
+    for (auto it = children.rbegin(); it != children.rend(); ++it) co_await stop_dependency(*it);
+    log.debug("Shutting down...");
+    co_await stop_tasks();
+    if (!contexts_.empty()) {
+      stop_step_ = "exiting contexts";
+      co_await contexts_.exit_all(log);
+    }
+  } catch (...) {
+    // Cancelled: a stop that gave up cuts short what is left of it. on_stop's error, if any,
+    // is still the one to report.
+    if (!error) error = std::current_exception();
   }
   std::exception_ptr shutdown_error = co_await run_callback(&Service::on_shutdown, "on_shutdown");
   if (!error) error = std::move(shutdown_error);
@@ -341,7 +395,10 @@ awaitable<void> Service::stop_dependency(ServicePtr child) {
   try {
     co_await stop_child(child);
   } catch (...) {
-    log.error("Error while stopping child {}: {}", *child, ExceptionRepr{std::current_exception()});
+    // A cancellation is a stop that gave up (and said so), not an error of the child.
+    const std::exception_ptr e = std::current_exception();
+    log.log(is_cancellation(e) ? LogLevel::debug : LogLevel::err,
+            "Error while stopping child {}: {}", *child, ExceptionRepr{e});
   }
 }
 
@@ -450,7 +507,13 @@ void Service::service_reset() {
 void Service::set_shutdown() noexcept { shutdown_.set(); }
 
 void Service::crash(std::exception_ptr reason) noexcept {
-  if (crashed_) return;
+  if (crashed_) {
+    // Crashed already (with a child's crash, say): another error changes nothing, but is not
+    // lost either.
+    if (reason != crash_reason_ && recent_crashes() <= logged_crashes_per_minute)
+      log.error("Crashed again reason={}", ExceptionRepr{reason});
+    return;
+  }
   // What led to the crash follows its line, as a traceback follows Mode's.
   if (recent_crashes() < logged_crashes_per_minute) {
     log.error("Crashed reason={}", ExceptionRepr{reason});

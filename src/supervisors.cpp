@@ -2,6 +2,8 @@
 #include <mode/supervisors.hpp>
 #include <mode/utils/objects.hpp>
 
+#include "detail/simulated_loop.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -176,7 +178,10 @@ awaitable<void> SupervisorStrategy::stop_dependency(ServicePtr child) {
 }
 
 void SupervisorStrategy::log_unable_to_stop(const Service& s) const noexcept {
-  log.error("Unable to stop service {}: {}", s, ExceptionRepr{std::current_exception()});
+  // A cancellation is a stop that gave up (and said so), not an error of the service.
+  const std::exception_ptr e = std::current_exception();
+  log.log(is_cancellation(e) ? LogLevel::debug : LogLevel::err, "Unable to stop service {}: {}", s,
+          ExceptionRepr{e});
 }
 
 void SupervisorStrategy::count_restart() {
@@ -210,8 +215,13 @@ double SupervisorStrategy::backoff_delay(Entry& e) {
   if (e.last_restart_at && now - *e.last_restart_at >= b.reset_after.duration()) e.next_delay = 0;
   const double delay = e.next_delay > 0 ? e.next_delay : b.min.count();
   e.next_delay = std::min(b.max.count(), delay * b.factor);
+  if (b.jitter <= 0) return delay;
   std::uniform_real_distribution<double> spread(1.0 - b.jitter, 1.0 + b.jitter);
-  return delay * (b.jitter > 0 ? spread(jitter_rng_) : 1.0);
+  // Under a simulation the jitter comes from its seed, so that a seed replays the same delays.
+  if (detail::SimulatedLoop* sim =
+          detail::SimulatedLoop::find(asio::query(executor(), asio::execution::context)))
+    return delay * spread(sim->rng);
+  return delay * spread(jitter_rng_);
 }
 
 awaitable<void> SupervisorStrategy::restart_service(ServicePtr s) {

@@ -3,6 +3,7 @@
 #include <mode/threads.hpp>
 #include <mode/utils/objects.hpp>
 
+#include "detail/simulated_loop.hpp"
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 
@@ -15,6 +16,16 @@ namespace {
 
 // The ServiceThread whose thread this is (none on other threads).
 thread_local const ServiceThread* current_thread_service = nullptr;
+
+// A thread of its own runs on real time, beside a loop whose time is virtual: refused, never run
+// half simulated.
+void refuse_simulated_loop(const asio::any_io_executor& parent, const ServiceThread& service) {
+  if (detail::SimulatedLoop::find(asio::query(parent, asio::execution::context)) == nullptr) return;
+  throw std::logic_error(fmt::format(
+      "{}: a ServiceThread cannot run under mode::testing::Simulation: its OS thread and its "
+      "loop run on real time (docs/testing.md lists what a simulation refuses)",
+      service.label()));
+}
 
 }  // namespace
 
@@ -69,6 +80,7 @@ awaitable<void> ServiceThread::start() {
         "{}: cannot start a crashed service; call restart() or service_reset() first", label()));
   }
   if (thread_started_) throw std::logic_error(fmt::format("{}: already started", label()));
+  refuse_simulated_loop(parent_executor_, *this);
   thread_started_ = true;
   co_await launch(false);
 }
@@ -84,6 +96,7 @@ awaitable<bool> ServiceThread::maybe_start() {
 awaitable<void> ServiceThread::restart() {
   if (on_thread()) throw std::logic_error(fmt::format("{}: restart() on its own thread", label()));
   co_await bind_parent("restart");
+  refuse_simulated_loop(parent_executor_, *this);
   co_await stop();
   service_reset();
   thread_started_ = true;
