@@ -49,7 +49,7 @@ for probe, path in (("livenessProbe", "/livez"), ("readinessProbe", "/readyz")):
 for p in svc["spec"]["ports"]:
     check(p["targetPort"] in ports, f"Service targets unknown port {p['targetPort']}")
 
-worker = (root / "include/mode/worker.hpp").read_text()
+worker = (root / "include/mode/worker_options.hpp").read_text()
 deadline = float(re.search(r"Seconds shutdown_deadline = ([0-9.]+);", worker).group(1))
 grace = pod["spec"]["terminationGracePeriodSeconds"]
 check(grace > deadline, f"terminationGracePeriodSeconds {grace} <= shutdown_deadline {deadline}")
